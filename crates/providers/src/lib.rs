@@ -2,6 +2,7 @@
 //! operation. Plugin providers (crate `plugin`) and built-in ones implement the same trait, so the
 //! engine never knows which it is talking to.
 
+pub mod builtin;
 pub mod schema;
 
 pub use schema::{Attribute, Block, NestedBlock, NestingMode, ProviderSchema, ResourceSchema};
