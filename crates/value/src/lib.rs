@@ -10,4 +10,5 @@ pub use types::{ObjectType, Type};
 pub use value::{Marks, PathStep, Refinements, Unknown, Value};
 pub mod convert;
 pub mod json;
+pub mod msgpack;
 pub mod render;
