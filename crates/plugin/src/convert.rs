@@ -34,16 +34,21 @@ pub fn schema_from_v6(
     resp: v6::get_provider_schema::Response,
 ) -> Result<DecodedSchema, ConvertError> {
     let mut out = ProviderSchema::default();
+    let memo = &mut TypeMemo::default();
     if let Some(p) = resp.provider {
-        out.provider = block_from_v6(p.block.unwrap_or_default(), "provider")?;
+        out.provider = block_from_v6(p.block.unwrap_or_default(), "provider", memo)?;
     }
     if let Some(m) = resp.provider_meta {
         if m.block.is_some() {
-            out.provider_meta = Some(block_from_v6(m.block.unwrap_or_default(), "provider_meta")?);
+            out.provider_meta = Some(block_from_v6(
+                m.block.unwrap_or_default(),
+                "provider_meta",
+                memo,
+            )?);
         }
     }
     for (name, s) in resp.resource_schemas {
-        let block = block_from_v6(s.block.unwrap_or_default(), &name)?;
+        let block = block_from_v6(s.block.unwrap_or_default(), &name, memo)?;
         out.resource_types.insert(
             name,
             ResourceSchema {
@@ -53,7 +58,7 @@ pub fn schema_from_v6(
         );
     }
     for (name, s) in resp.data_source_schemas {
-        let block = block_from_v6(s.block.unwrap_or_default(), &name)?;
+        let block = block_from_v6(s.block.unwrap_or_default(), &name, memo)?;
         out.data_sources.insert(
             name,
             ResourceSchema {
@@ -205,7 +210,27 @@ pub fn schema_from_v5(
     schema_from_v6(lifted)
 }
 
-fn block_from_v6(b: v6::schema::Block, ctx: &str) -> Result<Block, ConvertError> {
+/// Parsed attribute types by their JSON bytes: a large schema repeats a few hundred distinct
+/// types across a hundred thousand attributes, and parsing dominates conversion otherwise.
+#[derive(Default)]
+struct TypeMemo(std::collections::HashMap<Vec<u8>, Type>);
+
+impl TypeMemo {
+    fn get(&mut self, bytes: &[u8]) -> Result<Type, String> {
+        if let Some(t) = self.0.get(bytes) {
+            return Ok(t.clone());
+        }
+        let t = type_from_json_bytes(bytes)?;
+        self.0.insert(bytes.to_vec(), t.clone());
+        Ok(t)
+    }
+}
+
+fn block_from_v6(
+    b: v6::schema::Block,
+    ctx: &str,
+    memo: &mut TypeMemo,
+) -> Result<Block, ConvertError> {
     let mut out = Block {
         description: b.description,
         deprecated: b.deprecated,
@@ -215,7 +240,7 @@ fn block_from_v6(b: v6::schema::Block, ctx: &str) -> Result<Block, ConvertError>
         let name = a.name.clone();
         out.attributes.insert(
             name.clone(),
-            attribute_from_v6(a, &format!("{ctx}.{name}"))?,
+            attribute_from_v6(a, memo).map_err(|e| ConvertError(format!("{ctx}.{name}{}", e.0)))?,
         );
     }
     for nb in b.block_types {
@@ -235,6 +260,7 @@ fn block_from_v6(b: v6::schema::Block, ctx: &str) -> Result<Block, ConvertError>
         let inner = block_from_v6(
             nb.block.unwrap_or_default(),
             &format!("{ctx}.{}", nb.type_name),
+            memo,
         )?;
         out.block_types.insert(
             nb.type_name,
@@ -249,7 +275,12 @@ fn block_from_v6(b: v6::schema::Block, ctx: &str) -> Result<Block, ConvertError>
     Ok(out)
 }
 
-fn attribute_from_v6(a: v6::schema::Attribute, ctx: &str) -> Result<Attribute, ConvertError> {
+/// Converts one attribute; errors start with the path below the attribute (possibly empty) so
+/// the caller can prefix its own position without formatting paths on the success path.
+fn attribute_from_v6(
+    a: v6::schema::Attribute,
+    memo: &mut TypeMemo,
+) -> Result<Attribute, ConvertError> {
     let (ty, nested) = match a.nested_type {
         Some(obj) => {
             let nesting = match v6::schema::object::NestingMode::try_from(obj.nesting) {
@@ -259,7 +290,7 @@ fn attribute_from_v6(a: v6::schema::Attribute, ctx: &str) -> Result<Attribute, C
                 Ok(v6::schema::object::NestingMode::Map) => NestingMode::Map,
                 _ => {
                     return Err(ConvertError(format!(
-                        "{ctx}: invalid nested attribute nesting mode {}",
+                        ": invalid nested attribute nesting mode {}",
                         obj.nesting
                     )))
                 }
@@ -269,7 +300,8 @@ fn attribute_from_v6(a: v6::schema::Attribute, ctx: &str) -> Result<Attribute, C
                 let name = na.name.clone();
                 inner.attributes.insert(
                     name.clone(),
-                    attribute_from_v6(na, &format!("{ctx}.{name}"))?,
+                    attribute_from_v6(na, memo)
+                        .map_err(|e| ConvertError(format!(".{name}{}", e.0)))?,
                 );
             }
             (
@@ -278,8 +310,8 @@ fn attribute_from_v6(a: v6::schema::Attribute, ctx: &str) -> Result<Attribute, C
             )
         }
         None => (
-            type_from_json_bytes(&a.r#type)
-                .map_err(|e| ConvertError(format!("{ctx}: invalid attribute type: {e}")))?,
+            memo.get(&a.r#type)
+                .map_err(|e| ConvertError(format!(": invalid attribute type: {e}")))?,
             None,
         ),
     };
@@ -543,7 +575,7 @@ mod tests {
             optional: true,
             ..Default::default()
         };
-        let got = attribute_from_v6(a, "x").unwrap();
+        let got = attribute_from_v6(a, &mut TypeMemo::default()).unwrap();
         assert_eq!(
             got.ty,
             Type::set(Type::object([

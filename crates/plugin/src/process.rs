@@ -170,14 +170,12 @@ impl PluginProcess {
             stderr_tail,
         };
 
-        let mut exit_watch = proc.exit.clone();
         let line = tokio::select! {
             r = tokio::time::timeout(opts.handshake_timeout, hs_rx) => match r {
                 Ok(Ok(line)) => line,
                 Ok(Err(_)) => {
                     // stdout closed without a handshake: the process is exiting.
-                    let mut w = proc.exit.clone();
-                    let _ = tokio::time::timeout(Duration::from_secs(2), w.wait_for(Option::is_some)).await;
+                    let _ = tokio::time::timeout(Duration::from_secs(2), exited(proc.exit.clone())).await;
                     proc.kill_now();
                     return Err(proc.crashed("before completing the plugin handshake"));
                 }
@@ -191,7 +189,7 @@ impl PluginProcess {
                     )));
                 }
             },
-            _ = exit_watch.wait_for(Option::is_some) => {
+            _ = exited(proc.exit.clone()) => {
                 return Err(proc.crashed("before completing the plugin handshake"));
             }
         };
@@ -325,7 +323,6 @@ impl PluginProcess {
         if self.exited() {
             return Err(self.crashed(&format!("before {rpc}")));
         }
-        let mut exit_watch = self.exit.clone();
         tokio::select! {
             r = fut => match r {
                 Ok(v) => Ok(v),
@@ -333,8 +330,7 @@ impl PluginProcess {
                     // A transport failure is usually the process dying; give the exit monitor a
                     // moment to observe it so the error says so.
                     if matches!(status.code(), tonic::Code::Unavailable | tonic::Code::Unknown | tonic::Code::Cancelled | tonic::Code::Internal) {
-                        let mut w = self.exit.clone();
-                        let _ = tokio::time::timeout(Duration::from_millis(500), w.wait_for(Option::is_some)).await;
+                        let _ = tokio::time::timeout(Duration::from_millis(500), exited(self.exit.clone())).await;
                     }
                     if self.exited() {
                         Err(self.crashed(&format!("during {rpc}")))
@@ -343,7 +339,7 @@ impl PluginProcess {
                     }
                 }
             },
-            _ = exit_watch.wait_for(Option::is_some) => Err(self.crashed(&format!("during {rpc}"))),
+            _ = exited(self.exit.clone()) => Err(self.crashed(&format!("during {rpc}"))),
         }
     }
 
@@ -366,6 +362,12 @@ impl PluginProcess {
     pub fn kill(&self) {
         self.kill_now();
     }
+}
+
+/// Resolves once the process has exited. (The watch's borrow guard is not `Send`, so it must
+/// not live across an await of a spawned future; this keeps it inside one expression.)
+async fn exited(mut w: watch::Receiver<Option<ExitInfo>>) {
+    let _ = w.wait_for(Option::is_some).await.is_ok();
 }
 
 async fn drain_stdout(
@@ -393,36 +395,71 @@ async fn drain_stderr(
 ) {
     let mut lines = BufReader::new(stderr).lines();
     while let Ok(Some(line)) = lines.next_line().await {
-        log_provider_line(&name, &line);
-        let mut t = tail.lock().unwrap_or_else(|e| e.into_inner());
-        if t.len() == STDERR_TAIL_LINES {
-            t.pop_front();
+        // go-plugin servers log everything at trace level and leave filtering to the client,
+        // so only what explains a failure is kept for the crash report: plain output (a Go
+        // panic) and warnings or errors.
+        if let Some(kept) = log_provider_line(&name, &line) {
+            let mut t = tail.lock().unwrap_or_else(|e| e.into_inner());
+            if t.len() == STDERR_TAIL_LINES {
+                t.pop_front();
+            }
+            t.push_back(kept);
         }
-        t.push_back(line);
     }
 }
 
-/// Re-emits a provider log line under `tracing`: hclog JSON lines keep their level, anything
-/// else (panics, plain prints) is logged at debug as Terraform does.
-fn log_provider_line(name: &str, line: &str) {
-    let parsed: Option<serde_json::Value> = line
-        .starts_with('{')
-        .then(|| serde_json::from_str(line).ok())
-        .flatten();
-    let Some(j) = parsed else {
+/// The `@level` of an hclog JSON line, found without parsing the whole line.
+fn hclog_level(line: &str) -> Option<&str> {
+    if !line.starts_with('{') {
+        return None;
+    }
+    let rest = &line[line.find("\"@level\":\"")? + 10..];
+    Some(&rest[..rest.find('"')?])
+}
+
+/// Re-emits a provider log line under `tracing` (target `weir::provider`): hclog JSON lines
+/// keep their level, anything else (panics, plain prints) is logged at debug as Terraform
+/// does. Returns the line to keep for a crash report, if it is worth keeping.
+fn log_provider_line(name: &str, line: &str) -> Option<String> {
+    use tracing::Level;
+    let Some(level_name) = hclog_level(line) else {
         tracing::debug!(target: "weir::provider", provider = %name, "{line}");
-        return;
+        return Some(line.to_string());
     };
-    let level = j.get("@level").and_then(|v| v.as_str()).unwrap_or("debug");
+    let level = match level_name {
+        "error" => Level::ERROR,
+        "warn" => Level::WARN,
+        "info" => Level::INFO,
+        "debug" => Level::DEBUG,
+        _ => Level::TRACE,
+    };
+    let keep = level <= Level::WARN;
+    let enabled = match level {
+        Level::ERROR => tracing::enabled!(target: "weir::provider", Level::ERROR),
+        Level::WARN => tracing::enabled!(target: "weir::provider", Level::WARN),
+        Level::INFO => tracing::enabled!(target: "weir::provider", Level::INFO),
+        Level::DEBUG => tracing::enabled!(target: "weir::provider", Level::DEBUG),
+        _ => tracing::enabled!(target: "weir::provider", Level::TRACE),
+    };
+    if !enabled && !keep {
+        // Most lines are trace chatter nobody asked for: skip the JSON parse.
+        return None;
+    }
+    let j: serde_json::Value = serde_json::from_str(line).ok()?;
     let msg = j.get("@message").and_then(|v| v.as_str()).unwrap_or(line);
     let module = j.get("@module").and_then(|v| v.as_str()).unwrap_or("");
     match level {
-        "error" => tracing::error!(target: "weir::provider", provider = %name, module, "{msg}"),
-        "warn" => tracing::warn!(target: "weir::provider", provider = %name, module, "{msg}"),
-        "info" => tracing::info!(target: "weir::provider", provider = %name, module, "{msg}"),
-        "trace" => tracing::trace!(target: "weir::provider", provider = %name, module, "{msg}"),
-        _ => tracing::debug!(target: "weir::provider", provider = %name, module, "{msg}"),
+        Level::ERROR => {
+            tracing::error!(target: "weir::provider", provider = %name, module, "{msg}")
+        }
+        Level::WARN => tracing::warn!(target: "weir::provider", provider = %name, module, "{msg}"),
+        Level::INFO => tracing::info!(target: "weir::provider", provider = %name, module, "{msg}"),
+        Level::DEBUG => {
+            tracing::debug!(target: "weir::provider", provider = %name, module, "{msg}")
+        }
+        _ => tracing::trace!(target: "weir::provider", provider = %name, module, "{msg}"),
     }
+    keep.then(|| format!("[{level_name}] {msg}"))
 }
 
 async fn drain_grpc_stdio(channel: Channel, name: String) {
@@ -438,7 +475,7 @@ async fn drain_grpc_stdio(channel: Channel, name: String) {
     while let Ok(Some(chunk)) = stream.message().await {
         let text = String::from_utf8_lossy(&chunk.data);
         for line in text.lines() {
-            log_provider_line(&name, line);
+            let _ = log_provider_line(&name, line);
         }
     }
 }
@@ -487,6 +524,27 @@ mod tests {
             name: "test/fake".into(),
             handshake_timeout: Duration::from_millis(timeout_ms),
         }
+    }
+
+    #[test]
+    fn hclog_levels_are_found() {
+        assert_eq!(
+            hclog_level(r#"{"@caller":"x","@level":"trace","@message":"m"}"#),
+            Some("trace")
+        );
+        assert_eq!(hclog_level("panic: boom"), None);
+        assert_eq!(
+            log_provider_line("p", r#"{"@level":"error","@message":"bad thing"}"#),
+            Some("[error] bad thing".to_string())
+        );
+        assert_eq!(
+            log_provider_line("p", r#"{"@level":"trace","@message":"chatter"}"#),
+            None
+        );
+        assert_eq!(
+            log_provider_line("p", "goroutine 1 [running]:"),
+            Some("goroutine 1 [running]:".to_string())
+        );
     }
 
     #[tokio::test]

@@ -184,7 +184,9 @@ impl PluginProvider {
             name: opts.name.clone(),
             handshake_timeout: opts.handshake_timeout,
         };
-        let proc = Arc::new(handle.block_on(PluginProcess::launch(&launch))?);
+        let proc = Arc::new(run_on(&handle, async move {
+            PluginProcess::launch(&launch).await
+        })??);
         let mut p = PluginProvider {
             runtime: Some(runtime),
             handle,
@@ -320,7 +322,7 @@ impl PluginProvider {
         let channel = self.proc.channel.clone();
         let proc = self.proc.clone();
         let t0 = Instant::now();
-        let r = self.handle.block_on(async move {
+        let r = run_on(&self.handle, async move {
             let mut grpc = tonic::client::Grpc::new(channel)
                 .max_decoding_message_size(MAX_MESSAGE_SIZE)
                 .max_encoding_message_size(MAX_MESSAGE_SIZE);
@@ -334,7 +336,8 @@ impl PluginProvider {
                     .map(tonic::Response::into_inner)
             })
             .await
-        });
+        })
+        .and_then(|r| r);
         tracing::trace!(provider = %self.name, rpc = method, elapsed = ?t0.elapsed(), ok = r.is_ok(), "plugin call");
         r
     }
@@ -395,14 +398,26 @@ impl PluginProvider {
         }
         let proc = self.proc.clone();
         let grace = self.shutdown_grace;
-        if tokio::runtime::Handle::try_current().is_ok() {
-            // Blocking inside a runtime would panic; kill instead of a graceful shutdown.
-            proc.kill();
-        } else {
-            self.handle
-                .block_on(async move { proc.shutdown(grace).await });
+        if run_on(&self.handle, async move { proc.shutdown(grace).await }).is_err() {
+            self.proc.kill();
         }
     }
+}
+
+/// Runs a future on the runtime and blocks the calling thread until it finishes. Unlike
+/// `Handle::block_on` this works from any thread, including one already inside a runtime
+/// (which it blocks, so callers on a borrowed runtime must not use all of its workers).
+fn run_on<T: Send + 'static>(
+    handle: &tokio::runtime::Handle,
+    fut: impl std::future::Future<Output = T> + Send + 'static,
+) -> Result<T> {
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    handle.spawn(async move {
+        let _ = tx.send(fut.await);
+    });
+    // The sender is dropped without a value only when the runtime shuts down under us.
+    rx.recv()
+        .map_err(|_| ProviderError::Other("the plugin runtime has shut down".into()))
 }
 
 fn decode_schema(version: u32, bytes: &[u8]) -> std::result::Result<DecodedSchema, ConvertError> {

@@ -200,6 +200,11 @@ fn handshake_schema_and_cache() {
     assert!(schema.provider.block_types.contains_key("endpoints"));
     assert!(schema.functions.contains_key("arn_parse"));
     let n_resources = schema.resource_types.len();
+    eprintln!(
+        "aws schema: {n_resources} resource types, {} data sources, {} functions",
+        schema.data_sources.len(),
+        schema.functions.len()
+    );
     assert!(n_resources > 1000, "{n_resources} resource types");
     drop(p);
 
@@ -226,6 +231,28 @@ fn handshake_schema_and_cache() {
             .implied_type(),
         bucket.block.implied_type()
     );
+    // Where the warm load's time goes: reading the entry, protobuf decoding, conversion.
+    let c = SchemaCache::new(cache.path());
+    let t = Instant::now();
+    let key = c.binary_key(&bin).unwrap();
+    let t_key = t.elapsed();
+    let t = Instant::now();
+    let entry = c.load(&key).unwrap();
+    let t_read = t.elapsed();
+    let t = Instant::now();
+    let msg = <plugin::proto::tfplugin5::get_provider_schema::Response as prost::Message>::decode(
+        entry.response.as_slice(),
+    )
+    .unwrap();
+    let t_decode = t.elapsed();
+    let t = Instant::now();
+    let decoded = plugin::convert::schema_from_v5(msg).unwrap();
+    let t_convert = t.elapsed();
+    eprintln!(
+        "warm breakdown: key {t_key:?}, read {} bytes {t_read:?}, protobuf decode {t_decode:?}, convert {t_convert:?}",
+        entry.response.len()
+    );
+    assert_eq!(decoded.schema.resource_types.len(), n_resources);
     // The cached provider still answers calls.
     let cfg = complete_object(&p2.schema().provider, []);
     let diags = p2.validate_provider_config(&cfg).unwrap();
@@ -451,6 +478,7 @@ fn killed_plugin_is_reported_as_crashed() {
         "want Crashed, got {err:?}"
     );
     assert!(err.to_string().contains("terraform-provider-aws"), "{err}");
+    eprintln!("crash reported as: {err}");
     // Later calls fail the same way, at once.
     let err = p
         .validate_resource_config("aws_s3_bucket", &cfg)
@@ -458,4 +486,24 @@ fn killed_plugin_is_reported_as_crashed() {
     assert!(matches!(err, ProviderError::Crashed(_)), "{err:?}");
     assert!(t0.elapsed() < Duration::from_secs(10), "{:?}", t0.elapsed());
     p.close();
+}
+
+#[test]
+fn usable_from_inside_an_async_runtime() {
+    let bin = require_aws!();
+    let cache = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    // An async caller (e.g. a CLI with a tokio main) may call the synchronous trait directly.
+    rt.block_on(async {
+        let p = PluginProvider::start(options(&bin, cache.path())).unwrap();
+        let cfg = complete_object(&p.schema().provider, []);
+        assert_no_errors(
+            "ValidateProviderConfig",
+            &p.validate_provider_config(&cfg).unwrap(),
+        );
+        p.close();
+    });
 }
