@@ -12,7 +12,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let fds = protox::compile(protos, ["proto"])?;
     tonic_prost_build::configure()
-        .build_server(false)
+        // Servers are generated too so tests can stand in for a plugin in-process.
+        .build_server(true)
+        .generate_default_stubs(true)
         .build_client(true)
         .compile_fds(fds)?;
     Ok(())

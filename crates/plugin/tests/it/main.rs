@@ -1,6 +1,8 @@
 //! Integration tests against the real AWS provider plugin (5.100.0, protocol 5) and a moto
 //! server on 127.0.0.1. Each test skips, saying why, when the plugin or moto is not installed.
 
+mod v6;
+
 use plugin::{complete_object, PluginOptions, PluginProvider, SchemaCache, SchemaSource};
 use providers::{
     has_errors, ApplyResourceChangeRequest, PlanResourceChangeRequest, Provider, ProviderError,
@@ -506,4 +508,48 @@ fn usable_from_inside_an_async_runtime() {
         );
         p.close();
     });
+}
+
+/// Timings of the schema cache's parts with no plugin running, for the report:
+/// `cargo test --release -p plugin --test it -- --ignored --nocapture schema_cache_timings`.
+#[test]
+#[ignore = "timing report, not a check"]
+fn schema_cache_timings() {
+    let bin = require_aws!();
+    let cache = tempfile::tempdir().unwrap();
+    let t = Instant::now();
+    let p = PluginProvider::start(options(&bin, cache.path())).unwrap();
+    eprintln!(
+        "cold start {:?} (GetSchema + decode + store {:?})",
+        t.elapsed(),
+        p.schema_load().elapsed
+    );
+    drop(p);
+    std::thread::sleep(Duration::from_secs(1));
+    let c = SchemaCache::new(cache.path());
+    for round in 0..3 {
+        let t = Instant::now();
+        let key = c.binary_key(&bin).unwrap();
+        let t_key = t.elapsed();
+        let t = Instant::now();
+        let entry = c.load(&key).unwrap();
+        let t_read = t.elapsed();
+        let t = Instant::now();
+        let msg =
+            <plugin::proto::tfplugin5::get_provider_schema::Response as prost::Message>::decode(
+                entry.response.as_slice(),
+            )
+            .unwrap();
+        let t_decode = t.elapsed();
+        let t = Instant::now();
+        let decoded = plugin::convert::schema_from_v5(msg).unwrap();
+        let t_convert = t.elapsed();
+        let t = Instant::now();
+        drop(decoded);
+        let t_drop = t.elapsed();
+        eprintln!(
+            "round {round}: key {t_key:?}, read {} bytes {t_read:?}, protobuf decode {t_decode:?}, convert {t_convert:?}, drop {t_drop:?}",
+            entry.response.len()
+        );
+    }
 }
