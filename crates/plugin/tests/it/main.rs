@@ -6,7 +6,7 @@ mod v6;
 use plugin::{complete_object, PluginOptions, PluginProvider, SchemaCache, SchemaSource};
 use providers::{
     has_errors, ApplyResourceChangeRequest, PlanResourceChangeRequest, Provider, ProviderError,
-    ReadResourceRequest,
+    ReadDataSourceRequest, ReadResourceRequest, UpgradeResourceStateRequest,
 };
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -377,6 +377,46 @@ fn s3_bucket_lifecycle_against_moto() {
             [("team".to_string(), s("weir"))].into_iter().collect()
         )
     );
+
+    // The state as a v4 state file stores it, upgraded from JSON.
+    let version = schema.resource_types["aws_s3_bucket"].version;
+    let raw = format!(r#"{{"id":"{name}","bucket":"{name}","force_destroy":false}}"#);
+    let (upgraded, diags) = p
+        .upgrade_resource_state(UpgradeResourceStateRequest {
+            type_name: "aws_s3_bucket".into(),
+            version,
+            raw_state_json: raw.into_bytes(),
+        })
+        .unwrap();
+    assert_no_errors("UpgradeResourceState", &diags);
+    assert_eq!(upgraded.ty(), ty);
+    assert_eq!(attr(&upgraded, "bucket"), &s(&name));
+
+    // Import by id.
+    let (imported, diags) = p.import_resource_state("aws_s3_bucket", &name).unwrap();
+    assert_no_errors("ImportResourceState", &diags);
+    assert_eq!(imported.len(), 1);
+    assert_eq!(imported[0].type_name, "aws_s3_bucket");
+    assert_eq!(attr(&imported[0].state, "id"), &s(&name));
+
+    // The data source sees the bucket.
+    let ds_block = &schema.data_sources["aws_s3_bucket"].block;
+    let (ds, diags) = p
+        .read_data_source(ReadDataSourceRequest {
+            type_name: "aws_s3_bucket".into(),
+            config: complete_object(ds_block, [("bucket".to_string(), s(&name))]),
+            provider_meta: None,
+        })
+        .unwrap();
+    assert_no_errors("ReadDataSource", &diags);
+    assert_eq!(attr(&ds, "arn"), &s(&format!("arn:aws:s3:::{name}")));
+
+    // A provider function.
+    let parsed = p
+        .call_function("arn_parse", vec![s(&format!("arn:aws:s3:::{name}"))])
+        .unwrap()
+        .unwrap();
+    assert_eq!(attr(&parsed, "service"), &s("s3"));
 
     // Destroy: a null planned state, applied, leaves a null new state.
     let plan = p
