@@ -584,11 +584,16 @@ fn schema_cache_timings() {
         let t = Instant::now();
         let decoded = plugin::convert::schema_from_v5(msg).unwrap();
         let t_convert = t.elapsed();
+        // A clone builds the same structure a deserializer would: a floor for any other format.
+        let t = Instant::now();
+        let copy = decoded.schema.clone();
+        let t_clone = t.elapsed();
+        drop(copy);
         let t = Instant::now();
         drop(decoded);
         let t_drop = t.elapsed();
         eprintln!(
-            "round {round}: key {t_key:?}, read {} bytes {t_read:?}, protobuf decode {t_decode:?}, convert {t_convert:?}, drop {t_drop:?}",
+            "round {round}: key {t_key:?}, read {} bytes {t_read:?}, protobuf decode {t_decode:?}, convert {t_convert:?}, drop {t_drop:?}; clone of the decoded schema {t_clone:?}",
             entry.response.len()
         );
     }
