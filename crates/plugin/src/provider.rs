@@ -165,6 +165,13 @@ impl PluginProvider {
     /// the binary is known and the provider lets clients skip `GetProviderSchema`).
     pub fn start(opts: PluginOptions) -> Result<PluginProvider> {
         let (runtime, handle) = match opts.runtime.clone() {
+            // Calls block the caller while the runtime drives them, which a single-threaded
+            // runtime cannot do when the caller is its own thread.
+            Some(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::CurrentThread => {
+                return Err(ProviderError::Other(
+                    "a plugin provider needs a multi-threaded tokio runtime".into(),
+                ))
+            }
             Some(h) => (Runtime::Borrowed, h),
             None => {
                 let rt = tokio::runtime::Builder::new_multi_thread()
@@ -705,4 +712,46 @@ pub fn diags_to_string(diags: &[ProviderDiagnostic]) -> String {
         .map(|d| format!("{:?}: {}: {}", d.severity, d.summary, d.detail))
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rpc_names_follow_the_protocol() {
+        assert_eq!(Rpc::GetSchema.name(5), "GetSchema");
+        assert_eq!(Rpc::GetSchema.name(6), "GetProviderSchema");
+        assert_eq!(Rpc::ValidateProviderConfig.name(5), "PrepareProviderConfig");
+        assert_eq!(
+            Rpc::ValidateResourceConfig.name(5),
+            "ValidateResourceTypeConfig"
+        );
+        assert_eq!(
+            Rpc::ValidateDataResourceConfig.name(6),
+            "ValidateDataResourceConfig"
+        );
+        assert_eq!(Rpc::Configure.name(6), "ConfigureProvider");
+        assert_eq!(Rpc::Stop.name(5), "Stop");
+        assert_eq!(Rpc::PlanResourceChange.name(5), "PlanResourceChange");
+    }
+
+    #[test]
+    fn a_single_threaded_runtime_is_refused() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let mut opts = PluginOptions::new("/nonexistent/terraform-provider-x");
+        opts.runtime = Some(rt.handle().clone());
+        let err = PluginProvider::start(opts).err().unwrap();
+        assert!(err.to_string().contains("multi-threaded"), "{err}");
+    }
+
+    #[test]
+    fn a_missing_binary_is_a_clear_error() {
+        let opts = PluginOptions::new("/nonexistent/terraform-provider-x");
+        let err = PluginProvider::start(opts).err().unwrap();
+        let msg = err.to_string();
+        assert!(msg.contains("/nonexistent/terraform-provider-x"), "{msg}");
+    }
 }
