@@ -356,6 +356,10 @@ impl PluginProcess {
         }
         self.kill_now();
         let _ = tokio::time::timeout(Duration::from_secs(5), self.wait_exit()).await;
+        // A killed plugin cannot remove its socket; do not leave it behind in the temp dir.
+        if self.handshake.network == "unix" && self.exited() {
+            let _ = std::fs::remove_file(&self.handshake.address);
+        }
     }
 
     /// Kills the process at once (used by tests and on drop paths).
