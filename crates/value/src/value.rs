@@ -404,9 +404,7 @@ impl Ord for Value {
             (Value::List(_, x), Value::List(_, y))
             | (Value::Set(_, x), Value::Set(_, y))
             | (Value::Tuple(x), Value::Tuple(y)) => x.cmp(y),
-            (Value::Map(_, x), Value::Map(_, y)) | (Value::Object(x), Value::Object(y)) => {
-                x.cmp(y)
-            }
+            (Value::Map(_, x), Value::Map(_, y)) | (Value::Object(x), Value::Object(y)) => x.cmp(y),
             _ => match rank(a).cmp(&rank(b)) {
                 Ordering::Equal => Ordering::Equal,
                 o => o,

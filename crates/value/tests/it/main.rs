@@ -1,0 +1,3 @@
+//! Integration tests of the value crate against answers recorded from terraform 1.11.4.
+
+mod number;
