@@ -11,4 +11,5 @@ pub use value::{Marks, PathStep, Refinements, Unknown, Value};
 pub mod convert;
 pub mod json;
 pub mod msgpack;
+pub mod ops;
 pub mod render;

@@ -74,6 +74,48 @@ impl Type {
         }
     }
 
+    /// The type with every `optional` marker removed, at any depth (cty
+    /// `WithoutOptionalAttributesDeep`).
+    pub fn without_optional_deep(&self) -> Type {
+        match self {
+            Type::List(t) => Type::list(t.without_optional_deep()),
+            Type::Set(t) => Type::set(t.without_optional_deep()),
+            Type::Map(t) => Type::map(t.without_optional_deep()),
+            Type::Tuple(ts) => Type::Tuple(ts.iter().map(Type::without_optional_deep).collect()),
+            Type::Object(o) => Type::Object(ObjectType {
+                attrs: o
+                    .attrs
+                    .iter()
+                    .map(|(k, t)| (k.clone(), t.without_optional_deep()))
+                    .collect(),
+                optional: BTreeSet::new(),
+            }),
+            t => t.clone(),
+        }
+    }
+
+    /// As [`Type::friendly_name`] but for describing a type constraint (cty
+    /// `FriendlyNameForConstraint`): `dynamic` is "any type", and a collection of it "list of
+    /// any single type".
+    pub fn friendly_name_for_constraint(&self) -> String {
+        match self {
+            Type::Dynamic => "any type".into(),
+            Type::List(t) | Type::Set(t) | Type::Map(t) => {
+                let kind = match self {
+                    Type::List(_) => "list",
+                    Type::Set(_) => "set",
+                    _ => "map",
+                };
+                if **t == Type::Dynamic {
+                    format!("{kind} of any single type")
+                } else {
+                    format!("{kind} of {}", t.friendly_name_for_constraint())
+                }
+            }
+            t => t.friendly_name(),
+        }
+    }
+
     /// The name Terraform uses in error messages ("string", "list of number", "object", ...),
     /// as cty's `FriendlyName`.
     pub fn friendly_name(&self) -> String {
