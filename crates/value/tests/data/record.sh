@@ -7,7 +7,7 @@ dir=$(mktemp -d)
 : > number_golden.txt
 while IFS= read -r e; do
   [ -z "$e" ] && continue
-  out=$(cd "$dir" && echo "$e" | terraform console 2>&1 | tr -d '\n')
+  out=$(cd "$dir" && printf "%s\n" "$e" | terraform console 2>&1 | tr -d '\n')
   printf '%s\t%s\n' "$e" "$out" >> number_golden.txt
 done < number_exprs.txt
 rm -rf "$dir"
