@@ -1,0 +1,138 @@
+//! Lock contention between processes, waiting, and locks dying with their process.
+
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+use statestore::{LockError, LockInfo, SqliteStore, StateStore, StoreError, LOCK_ERROR_HINT};
+
+use crate::child;
+
+fn lock_err(r: statestore::Result<()>) -> LockError {
+    match r {
+        Err(StoreError::Lock(e)) => e,
+        other => panic!("expected a lock error, got {other:?}"),
+    }
+}
+
+#[test]
+fn lock_contention_between_processes() {
+    let dir = tempfile::tempdir().unwrap();
+    let weir = dir.path().join(".weir");
+    let store = SqliteStore::open(&weir, "default").unwrap();
+    let (mut child, mut lines) = child::spawn("hold", &weir);
+    let child_id = child::wait_for(&mut lines, "locked ");
+
+    // Fail fast, naming the holder like Terraform does.
+    let mine = LockInfo::new("OperationTypePlan", "test", "");
+    let e = lock_err(store.lock("default", &mine, Duration::ZERO));
+    let text = e.to_string();
+    assert!(
+        text.starts_with("Error message: resource temporarily unavailable\nLock Info:\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("  ID:        {child_id}\n")),
+        "{text}"
+    );
+    assert!(
+        text.contains("  Operation: OperationTypeApply\n  Who:       "),
+        "{text}"
+    );
+    assert!(
+        text.contains("  Path:      weir-test\n") && text.contains("  Info:      held by child\n"),
+        "{text}"
+    );
+    assert!(text.ends_with(LOCK_ERROR_HINT), "{text}");
+    assert_eq!(store.lock_holder("default").unwrap().unwrap().id, child_id);
+
+    // Waiting gives up after the timeout, not much later.
+    let t = Instant::now();
+    lock_err(store.lock("default", &mine, Duration::from_millis(300)));
+    let waited = t.elapsed();
+    assert!(
+        waited >= Duration::from_millis(300) && waited < Duration::from_secs(3),
+        "{waited:?}"
+    );
+
+    // Another process cannot unlock a live holder.
+    assert!(matches!(
+        lock_err(store.force_unlock("default", &child_id)),
+        LockError::OtherProcess
+    ));
+    assert!(matches!(
+        lock_err(store.unlock("default", &child_id)),
+        LockError::OtherProcess
+    ));
+
+    // A waiter gets the lock soon after the holder releases it.
+    let t = Instant::now();
+    let mut stdin = child.stdin.take().unwrap();
+    std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(200));
+        let _ = stdin.write_all(b"go\n");
+    });
+    store
+        .lock("default", &mine, Duration::from_secs(20))
+        .unwrap();
+    assert!(t.elapsed() < Duration::from_secs(10));
+    child::wait_for(&mut lines, "unlocked");
+    child.wait().unwrap();
+    assert_eq!(store.lock_holder("default").unwrap().unwrap().id, mine.id);
+    // Relocking in the same process fails; unlock needs the right ID.
+    assert!(matches!(
+        lock_err(store.lock("default", &LockInfo::new("x", "", ""), Duration::ZERO)),
+        LockError::Held { .. }
+    ));
+    assert!(matches!(
+        lock_err(store.unlock("default", "wrong")),
+        LockError::IdMismatch { .. }
+    ));
+    store.unlock("default", &mine.id).unwrap();
+    assert!(store.lock_holder("default").unwrap().is_none());
+    assert!(matches!(
+        lock_err(store.unlock("default", &mine.id)),
+        LockError::NotLocked
+    ));
+}
+
+#[test]
+fn lock_dies_with_a_killed_holder_and_stale_info_is_cleared() {
+    let dir = tempfile::tempdir().unwrap();
+    let weir = dir.path().join(".weir");
+    let store = SqliteStore::open(&weir, "default").unwrap();
+    let (mut child, mut lines) = child::spawn("hold", &weir);
+    let child_id = child::wait_for(&mut lines, "locked ");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // The OS lock is gone; the holder row is stale and no longer reported.
+    assert!(store.lock_holder("default").unwrap().is_none());
+    // force-unlock clears the stale row when the ID matches.
+    assert!(matches!(
+        lock_err(store.force_unlock("default", "other-id")),
+        LockError::IdMismatch { .. }
+    ));
+    store.force_unlock("default", &child_id).unwrap();
+    let mine = LockInfo::new("OperationTypeApply", "test", "");
+    store.lock("default", &mine, Duration::ZERO).unwrap();
+    store.unlock("default", &mine.id).unwrap();
+}
+
+#[test]
+fn locks_are_per_workspace_and_per_handle() {
+    let dir = tempfile::tempdir().unwrap();
+    let weir = dir.path().join(".weir");
+    let a = SqliteStore::open(&weir, "default").unwrap();
+    let b = SqliteStore::open(&weir, "default").unwrap();
+    a.create_workspace("w2").unwrap();
+    let la = LockInfo::new("OperationTypeApply", "test", "");
+    a.lock("default", &la, Duration::ZERO).unwrap();
+    // A second handle in the same process is a different holder (OS locks are per open file).
+    let lb = LockInfo::new("OperationTypeApply", "test", "");
+    assert!(matches!(
+        lock_err(b.lock("default", &lb, Duration::ZERO)),
+        LockError::Held { .. }
+    ));
+    b.lock("w2", &lb, Duration::ZERO).unwrap();
+    a.unlock("default", &la.id).unwrap();
+    b.lock("default", &lb, Duration::ZERO).unwrap();
+}
