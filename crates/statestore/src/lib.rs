@@ -7,6 +7,7 @@
 //! write a new version; nothing rewrites an old one.
 
 pub mod file;
+mod journal;
 mod lock;
 mod sqlite;
 

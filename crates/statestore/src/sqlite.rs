@@ -11,10 +11,10 @@ use std::time::{Duration, Instant};
 use fs4::fs_std::FileExt;
 use rusqlite::{params, Connection, ErrorCode, OptionalExtension, Transaction};
 use states::{
-    CheckResult, InstanceKey, InstanceObject, ObjectKey, OutputValue, ResourceAddr, ResourceMode,
-    State,
+    CheckResult, InstanceObject, ObjectKey, OutputValue, ResourceAddr, ResourceMode, State,
 };
 
+use crate::journal::JournalWriter;
 use crate::{
     valid_workspace_name, ApplyJournal, LockError, LockInfo, Result, StateStore, StoreError,
     VersionInfo, WriteMeta, DEFAULT_WORKSPACE,
@@ -43,18 +43,10 @@ CREATE TABLE runs (
     stack TEXT NOT NULL, workspace TEXT NOT NULL, token TEXT NOT NULL UNIQUE,
     operation TEXT NOT NULL, who TEXT NOT NULL, started TEXT NOT NULL,
     encoding TEXT NOT NULL, base BLOB NOT NULL);
-CREATE TABLE journal (
-    seq INTEGER PRIMARY KEY, run INTEGER NOT NULL, kind INTEGER NOT NULL,
-    module TEXT, mode TEXT, type TEXT, name TEXT, provider TEXT, key TEXT, deposed TEXT, body TEXT);
 CREATE TABLE locks (
     stack TEXT NOT NULL, workspace TEXT NOT NULL, id TEXT NOT NULL, info TEXT NOT NULL,
     PRIMARY KEY (stack, workspace));
 ";
-
-// Journal row kinds.
-const KIND_OBJECT: i64 = 0;
-const KIND_OUTPUT: i64 = 1;
-const KIND_CHECKS: i64 = 2;
 
 struct HeldLock {
     id: String,
@@ -153,26 +145,6 @@ fn version_info(row: &rusqlite::Row<'_>) -> rusqlite::Result<VersionInfo> {
         who: row.get(4)?,
         size: row.get::<_, i64>(5)? as u64,
     })
-}
-
-fn key_to_sql(key: &Option<InstanceKey>) -> Option<String> {
-    key.as_ref().map(|k| match k {
-        InstanceKey::Int(i) => i.to_string(),
-        InstanceKey::Str(s) => serde_json::Value::String(s.clone()).to_string(),
-    })
-}
-
-fn key_from_sql(text: Option<String>) -> std::result::Result<Option<InstanceKey>, String> {
-    match text {
-        None => Ok(None),
-        Some(t) if t.starts_with('"') => serde_json::from_str(&t)
-            .map(|s| Some(InstanceKey::Str(s)))
-            .map_err(|e| e.to_string()),
-        Some(t) => t
-            .parse()
-            .map(|i| Some(InstanceKey::Int(i)))
-            .map_err(|e| format!("bad instance key {t}: {e}")),
-    }
 }
 
 /// What the version-writing helpers need; shared by the store and its journals.
@@ -339,9 +311,9 @@ impl SqliteStore {
         }
         if version == SCHEMA_VERSION {
             let ok: i64 = conn
-                .query_row("SELECT count(*) FROM sqlite_master WHERE type='table' AND name IN ('workspaces','selected','versions','runs','journal','locks')", [], |r| r.get(0))
+                .query_row("SELECT count(*) FROM sqlite_master WHERE type='table' AND name IN ('workspaces','selected','versions','runs','locks')", [], |r| r.get(0))
                 .map_err(corrupt)?;
-            if ok != 6 {
+            if ok != 5 {
                 return Err(StoreError::Corrupt {
                     path: path_str,
                     detail: "tables are missing".into(),
@@ -392,8 +364,8 @@ impl SqliteStore {
         ))
     }
 
-    fn run_lock_path(dir: &Path, token: &str) -> PathBuf {
-        dir.join("locks").join(format!("run-{token}.lock"))
+    fn journal_path(dir: &Path, token: &str) -> PathBuf {
+        dir.join("journal").join(format!("{token}.wj"))
     }
 
     fn conn(&self) -> MutexGuard<'_, Connection> {
@@ -445,12 +417,14 @@ impl SqliteStore {
         };
         let mut out = Vec::new();
         for (run, ws, token) in runs {
-            let path = Self::run_lock_path(&self.dir, &token);
-            let file = open_lock_file(&path)?;
+            let path = Self::journal_path(&self.dir, &token);
+            let mut file = open_lock_file(&path)?;
             if !try_lock(&file)? {
                 continue; // its writer is alive
             }
-            if let Some(info) = self.fold_run(run, &ws)? {
+            let mut bytes = Vec::new();
+            std::io::Read::read_to_end(&mut file, &mut bytes)?;
+            if let Some(info) = self.fold_run(run, &ws, &bytes)? {
                 out.push((ws, info));
             }
             drop(file);
@@ -459,7 +433,7 @@ impl SqliteStore {
         Ok(out)
     }
 
-    fn fold_run(&self, run: i64, workspace: &str) -> Result<Option<VersionInfo>> {
+    fn fold_run(&self, run: i64, workspace: &str, journal: &[u8]) -> Result<Option<VersionInfo>> {
         let mut conn = self.conn();
         let tx = conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
@@ -486,66 +460,11 @@ impl SqliteStore {
         let corrupt = |detail: String| StoreError::CorruptVersion {
             workspace: workspace.to_owned(),
             serial: 0,
-            detail,
+            detail: format!("interrupted apply journal: {detail}"),
         };
         let base = decode(&encoding, base, u32::MAX as u64).map_err(corrupt)?;
         let mut state = State::from_slice(&base)?;
-        let mut count = 0usize;
-        {
-            let mut stmt = tx
-                .prepare("SELECT kind, module, mode, type, name, provider, key, deposed, body FROM journal WHERE run = ?1 ORDER BY seq")
-                .map_err(|e| self.map_sql(e))?;
-            let mut rows = stmt.query([run]).map_err(|e| self.map_sql(e))?;
-            while let Some(r) = rows.next().map_err(|e| self.map_sql(e))? {
-                count += 1;
-                let kind: i64 = r.get(0).map_err(|e| self.map_sql(e))?;
-                let get = |i: usize| r.get::<_, Option<String>>(i).map_err(|e| self.map_sql(e));
-                let body = get(8)?;
-                match kind {
-                    KIND_OBJECT => {
-                        let mode = get(2)?
-                            .and_then(|m| ResourceMode::parse(&m))
-                            .ok_or_else(|| corrupt("bad journal mode".into()))?;
-                        let addr = ResourceAddr::new(
-                            get(1)?.unwrap_or_default(),
-                            mode,
-                            get(3)?.unwrap_or_default(),
-                            get(4)?.unwrap_or_default(),
-                        );
-                        let key = ObjectKey {
-                            key: key_from_sql(get(6)?).map_err(corrupt)?,
-                            deposed: get(7)?,
-                        };
-                        let obj = body
-                            .map(|b| InstanceObject::from_json(&b))
-                            .transpose()
-                            .map_err(|e| corrupt(e.to_string()))?;
-                        state.set_object(&addr, &get(5)?.unwrap_or_default(), key, obj);
-                    }
-                    KIND_OUTPUT => {
-                        let name = get(4)?.unwrap_or_default();
-                        match body {
-                            Some(b) => {
-                                state.outputs.insert(
-                                    name,
-                                    OutputValue::from_json(&b)
-                                        .map_err(|e| corrupt(e.to_string()))?,
-                                );
-                            }
-                            None => {
-                                state.outputs.remove(&name);
-                            }
-                        }
-                    }
-                    KIND_CHECKS => {
-                        state.check_results =
-                            states::check_results_from_json(body.as_deref().unwrap_or("null"))
-                                .map_err(|e| corrupt(e.to_string()))?;
-                    }
-                    _ => return Err(corrupt(format!("unknown journal entry kind {kind}"))),
-                }
-            }
-        }
+        crate::journal::replay(journal, &mut state).map_err(corrupt)?;
         let meta = WriteMeta {
             operation: format!("{operation} (recovered)"),
             who,
@@ -553,12 +472,9 @@ impl SqliteStore {
         let info = self
             .ctx()
             .persist(&tx, workspace, &mut state, &meta, false)?;
-        tx.execute("DELETE FROM journal WHERE run = ?1", [run])
-            .map_err(|e| self.map_sql(e))?;
         tx.execute("DELETE FROM runs WHERE id = ?1", [run])
             .map_err(|e| self.map_sql(e))?;
         tx.commit().map_err(|e| self.map_sql(e))?;
-        let _ = count;
         Ok(Some(info))
     }
 
@@ -665,12 +581,12 @@ impl StateStore for SqliteStore {
             let mut conn = self.conn();
             let tx = conn.transaction().map_err(|e| self.map_sql(e))?;
             for sql in [
-                "DELETE FROM journal WHERE run IN (SELECT id FROM runs WHERE stack = ?1 AND workspace = ?2)",
                 "DELETE FROM runs WHERE stack = ?1 AND workspace = ?2",
                 "DELETE FROM versions WHERE stack = ?1 AND workspace = ?2",
                 "DELETE FROM workspaces WHERE stack = ?1 AND name = ?2",
             ] {
-                tx.execute(sql, params![self.stack, name]).map_err(|e| self.map_sql(e))?;
+                tx.execute(sql, params![self.stack, name])
+                    .map_err(|e| self.map_sql(e))?;
             }
             tx.commit().map_err(|e| self.map_sql(e))?;
             Ok(())
@@ -849,27 +765,27 @@ impl StateStore for SqliteStore {
         meta: &WriteMeta,
     ) -> Result<Box<dyn ApplyJournal>> {
         self.ensure_workspace(&self.conn(), workspace)?;
-        // The run's lock file is locked before its row exists, so recovery never mistakes a
-        // starting run for a dead one.
+        // The journal file is created and locked before its run row exists, so recovery never
+        // mistakes a starting run for a dead one.
         let token = uuid::Uuid::new_v4().to_string();
-        let lock_path = Self::run_lock_path(&self.dir, &token);
-        let lock_file = open_lock_file(&lock_path)?;
-        if !try_lock(&lock_file)? {
+        let path = Self::journal_path(&self.dir, &token);
+        let file = open_lock_file(&path)?;
+        if !try_lock(&file)? {
             return Err(StoreError::Io(std::io::Error::other(
-                "fresh journal lock file is already locked",
+                "a fresh journal file is already locked",
             )));
         }
-        let conn = Connection::open(&self.db_path).map_err(|e| self.map_sql(e))?;
-        configure(&conn).map_err(|e| self.map_sql(e))?;
         let (encoding, data) = encode(&base.to_compact_vec())?;
-        conn.execute(
-            "INSERT INTO runs (stack, workspace, token, operation, who, started, encoding, base) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            params![self.stack, workspace, token, meta.operation, meta.who, now(), encoding, data],
-        )
-        .map_err(|e| self.map_sql(e))?;
-        let run = conn.last_insert_rowid();
+        self.conn()
+            .execute(
+                "INSERT INTO runs (stack, workspace, token, operation, who, started, encoding, base) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![self.stack, workspace, token, meta.operation, meta.who, now(), encoding, data],
+            )
+            .map_err(|e| self.map_sql(e))?;
+        let run = self.conn().last_insert_rowid();
         Ok(Box::new(SqliteJournal {
-            conn,
+            writer: Some(JournalWriter::new(file)),
+            path,
             run,
             stack: self.stack.clone(),
             workspace: workspace.to_owned(),
@@ -877,8 +793,6 @@ impl StateStore for SqliteStore {
             state: base.clone(),
             meta: meta.clone(),
             changed: false,
-            lock_path,
-            lock_file: Some(lock_file),
         }))
     }
 
@@ -987,9 +901,11 @@ impl StateStore for SqliteStore {
     }
 }
 
-/// Journal of one apply: rows appended to `journal`, one autocommitted insert per call.
+/// Journal of one apply: frames appended to its journal file (see [`crate::journal`]).
 struct SqliteJournal {
-    conn: Connection,
+    /// Owns the locked journal file; `None` after finish.
+    writer: Option<JournalWriter>,
+    path: PathBuf,
     run: i64,
     stack: String,
     workspace: String,
@@ -997,31 +913,15 @@ struct SqliteJournal {
     state: State,
     meta: WriteMeta,
     changed: bool,
-    lock_path: PathBuf,
-    lock_file: Option<File>,
 }
 
 impl SqliteJournal {
-    #[allow(clippy::too_many_arguments)]
-    fn append(
-        &mut self,
-        kind: i64,
-        module: Option<&str>,
-        mode: Option<&str>,
-        type_name: Option<&str>,
-        name: Option<&str>,
-        provider: Option<&str>,
-        key: Option<String>,
-        deposed: Option<&str>,
-        body: Option<String>,
-    ) -> Result<()> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("INSERT INTO journal (run, kind, module, mode, type, name, provider, key, deposed, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)")?;
-        stmt.execute(params![
-            self.run, kind, module, mode, type_name, name, provider, key, deposed, body
-        ])?;
-        Ok(())
+    fn writer(&mut self) -> Result<&mut JournalWriter> {
+        self.writer.as_mut().ok_or_else(|| {
+            StoreError::Io(std::io::Error::other(
+                "the apply journal is already finished",
+            ))
+        })
     }
 }
 
@@ -1033,17 +933,7 @@ impl ApplyJournal for SqliteJournal {
         key: &ObjectKey,
         object: Option<&InstanceObject>,
     ) -> Result<()> {
-        self.append(
-            KIND_OBJECT,
-            Some(&addr.module),
-            Some(addr.mode.as_str()),
-            Some(&addr.type_name),
-            Some(&addr.name),
-            Some(provider),
-            key_to_sql(&key.key),
-            key.deposed.as_deref(),
-            object.map(|o| o.to_compact_json()),
-        )?;
+        self.writer()?.object(addr, provider, key, object)?;
         let prev = self
             .state
             .set_object(addr, provider, key.clone(), object.cloned());
@@ -1052,17 +942,7 @@ impl ApplyJournal for SqliteJournal {
     }
 
     fn record_output(&mut self, name: &str, output: Option<&OutputValue>) -> Result<()> {
-        self.append(
-            KIND_OUTPUT,
-            None,
-            None,
-            None,
-            Some(name),
-            None,
-            None,
-            None,
-            output.map(|o| o.to_compact_json()),
-        )?;
+        self.writer()?.output(name, output)?;
         let prev = match output {
             Some(o) => self.state.outputs.insert(name.to_owned(), o.clone()),
             None => self.state.outputs.remove(name),
@@ -1073,17 +953,8 @@ impl ApplyJournal for SqliteJournal {
 
     fn record_check_results(&mut self, results: Option<&[CheckResult]>) -> Result<()> {
         let results = results.map(|r| r.to_vec());
-        self.append(
-            KIND_CHECKS,
-            None,
-            None,
-            None,
-            None,
-            None,
-            None,
-            None,
-            Some(states::check_results_to_compact_json(&results)),
-        )?;
+        self.writer()?
+            .checks(&states::check_results_to_compact_json(&results))?;
         self.changed |= self.state.check_results != results;
         self.state.check_results = results;
         Ok(())
@@ -1094,23 +965,28 @@ impl ApplyJournal for SqliteJournal {
     }
 
     fn finish(mut self: Box<Self>) -> Result<VersionInfo> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let mut state = std::mem::replace(&mut self.state, State::with_lineage("", ""));
         let ctx = Ctx {
             stack: &self.stack,
             db_path: &self.db_path,
         };
-        let info = ctx.persist(&tx, &self.workspace, &mut state, &self.meta, self.changed)?;
-        tx.execute("DELETE FROM journal WHERE run = ?1", [self.run])?;
-        tx.execute("DELETE FROM runs WHERE id = ?1", [self.run])?;
-        tx.commit()?;
-        self.state = state;
-        // Fold the WAL back now that the apply's many small commits are done.
-        let _ = self.conn.pragma_update(None, "wal_checkpoint", "PASSIVE");
-        self.lock_file.take();
-        let _ = std::fs::remove_file(&self.lock_path);
+        let mut conn = Connection::open(&self.db_path).map_err(|e| ctx.map_sql(e))?;
+        configure(&conn).map_err(|e| ctx.map_sql(e))?;
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(|e| ctx.map_sql(e))?;
+        let info = ctx.persist(
+            &tx,
+            &self.workspace,
+            &mut self.state,
+            &self.meta,
+            self.changed,
+        )?;
+        tx.execute("DELETE FROM runs WHERE id = ?1", [self.run])
+            .map_err(|e| ctx.map_sql(e))?;
+        tx.commit().map_err(|e| ctx.map_sql(e))?;
+        // Committed: the journal is no longer needed. Unlock (drop) before removing it.
+        self.writer.take();
+        let _ = std::fs::remove_file(&self.path);
         Ok(info)
     }
 }
