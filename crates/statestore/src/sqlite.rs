@@ -430,7 +430,46 @@ impl SqliteStore {
             drop(file);
             let _ = std::fs::remove_file(&path);
         }
+        self.remove_orphan_journals()?;
         Ok(out)
+    }
+
+    /// Deletes journal files no run refers to (left when a process died between committing
+    /// its version and deleting the file). A file still locked belongs to a run being started.
+    fn remove_orphan_journals(&self) -> Result<()> {
+        let Ok(entries) = std::fs::read_dir(self.dir.join("journal")) else {
+            return Ok(());
+        };
+        let tokens: std::collections::HashSet<String> = {
+            let conn = self.conn();
+            let mut stmt = conn
+                .prepare("SELECT token FROM runs")
+                .map_err(|e| self.map_sql(e))?;
+            let rows = stmt
+                .query_map([], |r| r.get(0))
+                .map_err(|e| self.map_sql(e))?;
+            rows.collect::<rusqlite::Result<_>>()
+                .map_err(|e| self.map_sql(e))?
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let Some(token) = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.strip_suffix(".wj"))
+            else {
+                continue;
+            };
+            if tokens.contains(token) {
+                continue;
+            }
+            if let Ok(file) = File::open(&path) {
+                if try_lock(&file).unwrap_or(false) {
+                    let _ = std::fs::remove_file(&path);
+                }
+            }
+        }
+        Ok(())
     }
 
     fn fold_run(&self, run: i64, workspace: &str, journal: &[u8]) -> Result<Option<VersionInfo>> {
@@ -743,15 +782,15 @@ impl StateStore for SqliteStore {
         if state.lineage.is_empty() {
             state.lineage = states::new_lineage();
         }
+        // Serials start at 1 in the history, as after a first apply.
+        state.serial = state.serial.max(1);
+        let bytes = state.to_vec();
         let info = self.ctx().insert_version(
             &tx,
             workspace,
-            state.serial.max(1),
+            state.serial,
             &state.lineage,
-            &{
-                state.serial = state.serial.max(1);
-                state.to_vec()
-            },
+            &bytes,
             meta,
         )?;
         tx.commit().map_err(|e| self.map_sql(e))?;
@@ -776,13 +815,16 @@ impl StateStore for SqliteStore {
             )));
         }
         let (encoding, data) = encode(&base.to_compact_vec())?;
-        self.conn()
-            .execute(
+        let run = {
+            // One guard for both calls: another thread's insert must not change the rowid.
+            let conn = self.conn();
+            conn.execute(
                 "INSERT INTO runs (stack, workspace, token, operation, who, started, encoding, base) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                 params![self.stack, workspace, token, meta.operation, meta.who, now(), encoding, data],
             )
             .map_err(|e| self.map_sql(e))?;
-        let run = self.conn().last_insert_rowid();
+            conn.last_insert_rowid()
+        };
         Ok(Box::new(SqliteJournal {
             writer: Some(JournalWriter::new(file)),
             path,

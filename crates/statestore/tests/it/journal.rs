@@ -152,3 +152,23 @@ fn live_journal_is_not_recovered_by_another_handle() {
     j.finish().unwrap();
     assert_eq!(other.current("default").unwrap().unwrap().object_count(), 1);
 }
+
+#[test]
+fn orphan_journal_files_are_removed_but_live_ones_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let weir = dir.path().join(".weir");
+    let store = SqliteStore::open(&weir, "default").unwrap();
+    let live = store
+        .begin_apply("default", &state_with(0, "lin"), &WriteMeta::new("apply"))
+        .unwrap();
+    let orphan = weir
+        .join("journal")
+        .join("00000000-dead-beef-0000-000000000000.wj");
+    std::fs::write(&orphan, b"left behind").unwrap();
+    drop(SqliteStore::open(&weir, "default").unwrap());
+    assert!(!orphan.exists());
+    let files = std::fs::read_dir(weir.join("journal")).unwrap().count();
+    assert_eq!(files, 1, "the live run's journal must stay");
+    live.finish().unwrap();
+    assert_eq!(std::fs::read_dir(weir.join("journal")).unwrap().count(), 0);
+}

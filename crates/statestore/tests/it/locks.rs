@@ -136,3 +136,25 @@ fn locks_are_per_workspace_and_per_handle() {
     a.unlock("default", &la.id).unwrap();
     b.lock("default", &lb, Duration::ZERO).unwrap();
 }
+
+#[test]
+fn lock_error_text_matches_terraform() {
+    // Recorded from terraform 1.11.4: `terraform plan -no-color` while an apply held the lock.
+    let golden = include_str!("golden/terraform-lock-error.txt");
+    let holder = LockInfo {
+        id: "3fca3c56-6bb8-4e68-8390-ab3416d8bb5d".into(),
+        operation: "OperationTypeApply".into(),
+        info: String::new(),
+        who: "root@vm".into(),
+        version: "1.11.4".into(),
+        created: "2026-11-24T19:41:04.196255187Z".parse().unwrap(),
+        path: "terraform.tfstate".into(),
+    };
+    let err = LockError::Held {
+        reason: "resource temporarily unavailable".into(),
+        holder: Some(Box::new(holder)),
+    };
+    // Terraform's diagnostic layout: blank line, "Error: <summary>", blank line, detail.
+    let rendered = format!("\nError: {}\n\n{err}\n", statestore::LOCK_ERROR_SUMMARY);
+    assert_eq!(rendered, golden);
+}

@@ -87,6 +87,7 @@ fn push_follows_terraform_checks() {
     let meta = WriteMeta::new("push");
     let mut base = state_with(1, "lin");
     base.serial = 5;
+    // Messages below are the ones terraform 1.11.4 printed after "Failed to write state: ".
     // Empty workspace: anything goes, serial kept.
     assert_eq!(
         store.push("default", &base, false, &meta).unwrap().serial,
