@@ -226,6 +226,14 @@ impl Resource {
         self.objects.get_mut(key)
     }
 
+    /// All objects, mutable, in file order.
+    pub fn objects_mut(
+        &mut self,
+    ) -> impl DoubleEndedIterator<Item = (&ObjectKey, &mut InstanceObject)> + ExactSizeIterator
+    {
+        self.objects.iter_mut()
+    }
+
     /// Inserts or replaces an object, returning the previous one.
     pub fn set_object(&mut self, key: ObjectKey, obj: InstanceObject) -> Option<InstanceObject> {
         self.objects.insert(key, obj)
@@ -349,6 +357,13 @@ impl State {
         self.resources
             .range(start..)
             .take_while(move |(a, _)| a.module == module)
+    }
+
+    /// Resources, mutable, in file order.
+    pub fn resources_mut(
+        &mut self,
+    ) -> impl DoubleEndedIterator<Item = (&ResourceAddr, &mut Resource)> + ExactSizeIterator {
+        self.resources.iter_mut()
     }
 
     pub fn resource(&self, addr: &ResourceAddr) -> Option<&Resource> {
