@@ -102,7 +102,17 @@ pub enum StoreError {
     #[error("cannot delete default state")]
     DeleteDefaultWorkspace,
     /// The workspace still tracks managed resource instances (their addresses are listed).
-    #[error("Workspace {workspace:?} is not empty: it is currently tracking {} resource instance(s); use force to delete it anyway", instances.len())]
+    /// Display is Terraform's diagnostic detail; its summary is [`WORKSPACE_NOT_EMPTY_SUMMARY`].
+    #[error(
+        "Workspace {workspace:?} is currently tracking the following resource instances:\n{}\n\n\
+         Deleting this workspace would cause Terraform to lose track of any associated\n\
+         remote objects, which would then require you to delete them manually outside\n\
+         of Terraform. You should destroy these objects with Terraform before deleting\n\
+         the workspace.\n\n\
+         If you want to delete this workspace anyway, and have Terraform forget about\n\
+         these managed objects, use the -force option to disable this safety check.",
+        instances.iter().map(|i| format!("  - {i}")).collect::<Vec<_>>().join("\n")
+    )]
     WorkspaceNotEmpty {
         workspace: String,
         instances: Vec<String>,
@@ -159,6 +169,9 @@ pub enum LockError {
     #[error("local state cannot be unlocked by another process")]
     OtherProcess,
 }
+
+/// The diagnostic summary Terraform prints above [`StoreError::WorkspaceNotEmpty`].
+pub const WORKSPACE_NOT_EMPTY_SUMMARY: &str = "Workspace is not empty";
 
 /// The diagnostic summary Terraform prints above [`LockError::Held`].
 pub const LOCK_ERROR_SUMMARY: &str = "Error acquiring the state lock";

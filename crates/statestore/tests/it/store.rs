@@ -209,6 +209,26 @@ fn workspaces_follow_terraform_rules() {
 }
 
 #[test]
+fn workspace_not_empty_text_matches_terraform() {
+    // Recorded from terraform 1.11.4: `terraform workspace delete w3` with two instances.
+    let golden = include_str!("golden/terraform-workspace-not-empty.txt");
+    let e = StoreError::WorkspaceNotEmpty {
+        workspace: "w3".into(),
+        instances: vec![
+            "terraform_data.a[\"one\"]".into(),
+            "terraform_data.a[\"two\"]".into(),
+        ],
+    };
+    assert_eq!(
+        format!(
+            "\nError: {}\n\n{e}\n",
+            statestore::WORKSPACE_NOT_EMPTY_SUMMARY
+        ),
+        golden
+    );
+}
+
+#[test]
 fn corrupt_or_newer_databases_are_refused_untouched() {
     let dir = tempfile::tempdir().unwrap();
     let weir = dir.path().join(".weir");
