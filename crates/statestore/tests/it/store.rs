@@ -219,13 +219,12 @@ fn workspace_not_empty_text_matches_terraform() {
             "terraform_data.a[\"two\"]".into(),
         ],
     };
-    assert_eq!(
-        format!(
-            "\nError: {}\n\n{e}\n",
-            statestore::WORKSPACE_NOT_EMPTY_SUMMARY
-        ),
-        golden
+    // The CLI adds the trailing blank line after a diagnostic.
+    let rendered = format!(
+        "\nError: {}\n\n{e}",
+        statestore::WORKSPACE_NOT_EMPTY_SUMMARY
     );
+    assert_eq!(rendered, golden.trim_end());
 }
 
 #[test]
