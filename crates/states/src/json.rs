@@ -384,4 +384,36 @@ mod tests {
             "\"a\\u0001\\b\\f\\n\\\"\\u003cé\\u2029\u{7f}\""
         );
     }
+
+    fn arb_json() -> impl proptest::strategy::Strategy<Value = serde_json::Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(serde_json::Value::Null),
+            any::<bool>().prop_map(serde_json::Value::Bool),
+            any::<i64>().prop_map(|i| serde_json::json!(i)),
+            "[a-zA-Z0-9 _\\-\"\\\\\n\t\u{e9}\u{1F600}]{0,12}".prop_map(serde_json::Value::String),
+        ];
+        leaf.prop_recursive(4, 48, 6, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..5).prop_map(serde_json::Value::Array),
+                proptest::collection::vec(("[a-z]{0,6}", inner), 0..5)
+                    .prop_map(|kv| serde_json::Value::Object(kv.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        /// Without HTML-sensitive characters, Go's MarshalIndent equals serde_json's pretty printer,
+        /// so the re-indenter must agree with it, and compacting the pretty text must give back
+        /// the compact form.
+        #[test]
+        fn reindent_matches_a_pretty_printer(v in arb_json()) {
+            let raw = RawJson::from_value(&v);
+            let mut w = Writer::new(true, 0);
+            w.raw(&raw);
+            let pretty = String::from_utf8(w.out).unwrap();
+            proptest::prop_assert_eq!(&pretty, &serde_json::to_string_pretty(&v).unwrap());
+            proptest::prop_assert_eq!(RawJson::from_json_str(&pretty).unwrap(), raw);
+        }
+    }
 }
