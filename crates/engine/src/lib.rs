@@ -3,3 +3,5 @@
 //! variables and a provider factory come in; a plan (or new state) and diagnostics go out.
 
 pub mod dag;
+pub mod objchange;
+pub mod stateobj;
