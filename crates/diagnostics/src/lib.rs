@@ -134,6 +134,8 @@ pub struct Diagnostic {
     /// Values of references in the expression, as Terraform shows under the snippet
     /// ("├────────────────\n│ var.x is \"a\""). Already rendered; sensitive values never get here.
     pub expression_values: Vec<(String, String)>,
+    /// The resource instance (or other object) the problem concerns, shown as "with ADDR,".
+    pub address: Option<String>,
 }
 
 impl Diagnostic {
@@ -145,6 +147,7 @@ impl Diagnostic {
             subject: None,
             context: None,
             expression_values: Vec::new(),
+            address: None,
         }
     }
 

@@ -151,6 +151,9 @@ fn snippet(d: &Diagnostic, sources: &Sources, color: bool) -> Vec<String> {
         return Vec::new();
     };
     let mut out = Vec::new();
+    if let Some(a) = &d.address {
+        out.push(format!("  with {a},"));
+    }
     let ctx = sources
         .get(&subject.filename)
         .and_then(|src| context_string(src, subject));
