@@ -296,6 +296,13 @@ impl Sources {
         self.files.get(filename).map(|s| &**s)
     }
 
+    /// Files sorted by name (a stable order, for digests).
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        let mut v: Vec<(&str, &str)> = self.files.iter().map(|(k, v)| (&**k, &**v)).collect();
+        v.sort();
+        v.into_iter()
+    }
+
     pub fn merge(&mut self, other: &Sources) {
         for (k, v) in &other.files {
             self.files.insert(k.clone(), v.clone());
