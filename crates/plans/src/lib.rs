@@ -3,6 +3,7 @@
 //! sensitive trees, unknown-free values).
 
 pub mod json;
+pub mod show;
 
 use std::collections::BTreeMap;
 use value::{PathStep, Value};
