@@ -1,0 +1,393 @@
+//! Loading module directories: `*.tf` and `*.tf.json` files, override files merged by
+//! Terraform's rules, local child modules, and `.tfvars` files.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use diagnostics::{Diagnostic, Diagnostics, LineIndex, Sources};
+use indexmap::IndexMap;
+use value::Value;
+
+use crate::body::{Attribute, Block, Body};
+use crate::expr::{Expr, ExprKind};
+use crate::model::{Config, Module};
+use crate::native::{self, Ctx};
+
+/// Parses a native-syntax file into a body.
+pub fn parse_file(text: &str, filename: &str, diags: &mut Diagnostics) -> Option<Body> {
+    let idx = LineIndex::new(filename, text);
+    match hcl_edit::parser::parse_body(text) {
+        Ok(b) => {
+            let cx = Ctx {
+                idx: &idx,
+                offset: 0,
+            };
+            Some(native::body(&b, &cx, diags))
+        }
+        Err(e) => {
+            diags.push(native::syntax_error(&e, &idx));
+            None
+        }
+    }
+}
+
+fn is_override(name: &str) -> bool {
+    let stem = name
+        .strip_suffix(".tf.json")
+        .or_else(|| name.strip_suffix(".tf"))
+        .unwrap_or(name);
+    stem == "override" || stem.ends_with("_override")
+}
+
+fn config_files(dir: &Path) -> std::io::Result<(Vec<String>, Vec<String>)> {
+    let mut primary = Vec::new();
+    let mut overrides = Vec::new();
+    for e in std::fs::read_dir(dir)? {
+        let e = e?;
+        if !e.file_type()?.is_file() && !e.path().is_file() {
+            continue;
+        }
+        let name = e.file_name().to_string_lossy().to_string();
+        if name.starts_with('.')
+            || name.starts_with('#')
+            || name.ends_with('~')
+            || name.ends_with('#')
+        {
+            continue;
+        }
+        if !(name.ends_with(".tf") || name.ends_with(".tf.json")) {
+            continue;
+        }
+        if is_override(&name) {
+            overrides.push(name);
+        } else {
+            primary.push(name);
+        }
+    }
+    primary.sort();
+    overrides.sort();
+    Ok((primary, overrides))
+}
+
+fn block_key(b: &Block) -> (String, Vec<String>) {
+    (b.type_name.clone(), b.labels.clone())
+}
+
+/// Merges an override block into a primary one: attributes replace, nested blocks of a type
+/// replace all primary blocks of that type (lifecycle merges attribute-wise).
+fn merge_block(primary: &mut Block, over: &Block) {
+    for (k, a) in &over.body.attributes {
+        primary.body.attributes.insert(k.clone(), a.clone());
+    }
+    let mut types: Vec<&str> = over
+        .body
+        .blocks
+        .iter()
+        .map(|b| b.type_name.as_str())
+        .collect();
+    types.dedup();
+    for t in types {
+        if t == "lifecycle" {
+            let ob: Vec<&Block> = over.body.blocks_of("lifecycle").collect();
+            match primary
+                .body
+                .blocks
+                .iter_mut()
+                .find(|b| b.type_name == "lifecycle")
+            {
+                Some(pl) => {
+                    for o in ob {
+                        merge_block(pl, o);
+                    }
+                }
+                None => primary.body.blocks.extend(ob.into_iter().cloned()),
+            }
+            continue;
+        }
+        primary.body.blocks.retain(|b| b.type_name != t);
+        primary.body.blocks.extend(over.body.blocks_of(t).cloned());
+    }
+}
+
+fn apply_override(primaries: &mut [Body], over: &Body, diags: &mut Diagnostics) {
+    for ob in &over.blocks {
+        if ob.type_name == "locals" {
+            for (name, a) in &ob.body.attributes {
+                let found = primaries
+                    .iter_mut()
+                    .flat_map(|p| p.blocks.iter_mut())
+                    .find(|b| b.type_name == "locals" && b.body.attributes.contains_key(name));
+                match found {
+                    Some(b) => {
+                        b.body.attributes.insert(name.clone(), a.clone());
+                    }
+                    None => diags.push(
+                        Diagnostic::error(
+                            "Missing base local value definition to override",
+                            format!("There is no local value named \"{name}\". An override file can only override a local value that was already defined in a primary configuration file."),
+                        )
+                        .with_subject(a.range.clone()),
+                    ),
+                }
+            }
+            continue;
+        }
+        if ob.type_name == "terraform" {
+            match primaries
+                .iter_mut()
+                .flat_map(|p| p.blocks.iter_mut())
+                .find(|b| b.type_name == "terraform")
+            {
+                Some(b) => merge_block(b, ob),
+                None => {
+                    if let Some(p) = primaries.first_mut() {
+                        p.blocks.push(ob.clone());
+                    }
+                }
+            }
+            continue;
+        }
+        let key = block_key(ob);
+        let found = primaries
+            .iter_mut()
+            .flat_map(|p| p.blocks.iter_mut())
+            .find(|b| block_key(b) == key);
+        match found {
+            Some(b) => merge_block(b, ob),
+            None => {
+                let what = match ob.type_name.as_str() {
+                    "resource" => "resource",
+                    "data" => "data resource",
+                    "variable" => "variable",
+                    "output" => "output",
+                    "module" => "module call",
+                    "provider" => "provider configuration",
+                    other => other,
+                };
+                diags.push(
+                    Diagnostic::error(
+                        format!("Missing {what} to override"),
+                        format!("There is no {what} named \"{}\". An override file can only override a {what} that was already defined in a primary configuration file.", ob.labels.last().cloned().unwrap_or_default()),
+                    )
+                    .with_subject(ob.def_range.clone()),
+                );
+            }
+        }
+    }
+}
+
+/// Loads one module directory. `display_dir` is how paths appear in diagnostics ("" for the
+/// working directory).
+pub fn load_module(dir: &Path, display_dir: &str) -> (Option<Module>, Diagnostics, Sources) {
+    let mut diags = Diagnostics::new();
+    let mut sources = Sources::new();
+    let (primary, overrides) = match config_files(dir) {
+        Ok(f) => f,
+        Err(e) => {
+            diags.push(Diagnostic::error(
+                "Failed to read module directory",
+                format!(
+                    "Module directory {} does not exist or cannot be read: {e}.",
+                    dir.display()
+                ),
+            ));
+            return (None, diags, sources);
+        }
+    };
+    let display = |n: &str| -> String {
+        if display_dir.is_empty() || display_dir == "." {
+            n.to_string()
+        } else {
+            format!("{display_dir}/{n}")
+        }
+    };
+    let mut read = |name: &str, diags: &mut Diagnostics| -> Option<Body> {
+        let path = dir.join(name);
+        let shown = display(name);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) => {
+                diags.push(Diagnostic::error(
+                    "Failed to read file",
+                    format!("The file {shown:?} could not be read: {e}."),
+                ));
+                return None;
+            }
+        };
+        sources.add(shown.clone(), text.clone());
+        if name.ends_with(".json") {
+            crate::json::parse_file(&text, &shown, diags)
+        } else {
+            parse_file(&text, &shown, diags)
+        }
+    };
+    let mut bodies: Vec<Body> = primary.iter().filter_map(|n| read(n, &mut diags)).collect();
+    let over: Vec<Body> = overrides
+        .iter()
+        .filter_map(|n| read(n, &mut diags))
+        .collect();
+    for o in &over {
+        apply_override(&mut bodies, o, &mut diags);
+    }
+    let mut m = Module {
+        dir: dir.to_path_buf(),
+        files: primary
+            .iter()
+            .chain(overrides.iter())
+            .map(|n| display(n))
+            .collect(),
+        ..Default::default()
+    };
+    for b in &bodies {
+        crate::decode::decode_file(b, &mut m, &mut diags);
+    }
+    (Some(m), diags, sources)
+}
+
+fn is_local_source(s: &str) -> bool {
+    s.starts_with("./") || s.starts_with("../") || s == "." || s == ".."
+}
+
+fn load_tree(
+    dir: &Path,
+    display_dir: &str,
+    path: Vec<String>,
+    diags: &mut Diagnostics,
+    sources: &mut Sources,
+    depth: usize,
+) -> Option<Config> {
+    let (m, d, s) = load_module(dir, display_dir);
+    diags.extend(d.0);
+    sources.merge(&s);
+    let m = m?;
+    let mut children = BTreeMap::new();
+    if depth > 64 {
+        diags.push(Diagnostic::error(
+            "Module nesting too deep",
+            "Modules are nested more than 64 levels deep; is a module calling itself?",
+        ));
+        return None;
+    }
+    for (name, call) in &m.module_calls {
+        if !is_local_source(&call.source) {
+            diags.push(
+                Diagnostic::error(
+                    "Module not installed",
+                    format!("The module {name} uses source {:?}; weir installs only local modules (paths starting with ./ or ../) for now.", call.source),
+                )
+                .with_subject(call.source_range.clone()),
+            );
+            continue;
+        }
+        let child_dir = dir.join(&call.source);
+        let child_display = {
+            let joined = if display_dir.is_empty() {
+                PathBuf::from(&call.source)
+            } else {
+                Path::new(display_dir).join(&call.source)
+            };
+            normalize(&joined)
+        };
+        if !child_dir.is_dir() {
+            diags.push(
+                Diagnostic::error(
+                    "Unreadable module directory",
+                    format!(
+                        "The directory {} does not exist or cannot be read.",
+                        child_display
+                    ),
+                )
+                .with_subject(call.source_range.clone()),
+            );
+            continue;
+        }
+        let mut p = path.clone();
+        p.push(name.clone());
+        if let Some(c) = load_tree(&child_dir, &child_display, p, diags, sources, depth + 1) {
+            children.insert(name.clone(), c);
+        }
+    }
+    Some(Config {
+        module: m,
+        path,
+        children,
+    })
+}
+
+/// Lexically cleans a relative path (`./a/../b` → `b`).
+fn normalize(p: &Path) -> String {
+    let mut out: Vec<String> = Vec::new();
+    for c in p.components() {
+        match c {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                if out.last().is_some_and(|l| l != "..") {
+                    out.pop();
+                } else {
+                    out.push("..".into());
+                }
+            }
+            other => out.push(other.as_os_str().to_string_lossy().to_string()),
+        }
+    }
+    if out.is_empty() {
+        ".".into()
+    } else {
+        out.join("/")
+    }
+}
+
+/// Loads the root module in `root_dir` and its local child modules.
+pub fn load_config(root_dir: &Path) -> (Option<Config>, Diagnostics, Sources) {
+    let mut diags = Diagnostics::new();
+    let mut sources = Sources::new();
+    let c = load_tree(root_dir, "", Vec::new(), &mut diags, &mut sources, 0);
+    (c, diags, sources)
+}
+
+/// Parses a `.tfvars` (or `.tfvars.json`, by extension) file into variable expressions.
+pub fn parse_tfvars(src: &str, filename: &str) -> (IndexMap<String, Expr>, Diagnostics) {
+    let mut diags = Diagnostics::new();
+    let mut out = IndexMap::new();
+    let body = if filename.ends_with(".json") {
+        crate::json::parse_file(src, filename, &mut diags)
+    } else {
+        parse_file(src, filename, &mut diags)
+    };
+    if let Some(b) = body {
+        for blk in &b.blocks {
+            diags.push(
+                Diagnostic::error(
+                    "Unexpected block",
+                    format!("Blocks are not allowed here; only argument definitions are allowed in a variables file. Found a \"{}\" block.", blk.type_name),
+                )
+                .with_subject(blk.type_range.clone()),
+            );
+        }
+        for (k, Attribute { expr, .. }) in b.attributes {
+            out.insert(k, expr);
+        }
+    }
+    (out, diags)
+}
+
+/// `a.b` style traversal text of a static reference expression.
+pub fn traversal_text(e: &Expr) -> Option<String> {
+    match &e.kind {
+        ExprKind::ScopeTraversal { root, steps } => {
+            let mut s = root.clone();
+            for st in steps {
+                match st {
+                    crate::Traverser::Attr { name, .. } => {
+                        s.push('.');
+                        s.push_str(name);
+                    }
+                    crate::Traverser::Index { .. } => return None,
+                }
+            }
+            Some(s)
+        }
+        ExprKind::Literal(Value::String(s)) => Some(s.clone()),
+        _ => None,
+    }
+}
