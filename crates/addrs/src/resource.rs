@@ -189,9 +189,11 @@ impl Target {
 
 fn module_contains(outer: &ModuleInstance, inner: &ModuleInstance) -> bool {
     outer.0.len() <= inner.0.len()
-        && outer.0.iter().zip(&inner.0).all(|(a, b)| {
-            a.name == b.name && (a.key.is_none() || a.key == b.key)
-        })
+        && outer
+            .0
+            .iter()
+            .zip(&inner.0)
+            .all(|(a, b)| a.name == b.name && (a.key.is_none() || a.key == b.key))
 }
 
 impl fmt::Display for Target {
@@ -295,9 +297,9 @@ impl Cursor<'_> {
             while matches!(self.peek(), Some(c) if c.is_ascii_digit() || c == '-') {
                 self.pos += 1;
             }
-            let n: i64 = self.s[start..self.pos].parse().map_err(|_| {
-                err("Index key must be an integer or a quoted string.")
-            })?;
+            let n: i64 = self.s[start..self.pos]
+                .parse()
+                .map_err(|_| err("Index key must be an integer or a quoted string."))?;
             InstanceKey::Int(n)
         };
         if !self.eat(']') {
@@ -309,7 +311,10 @@ impl Cursor<'_> {
 
 /// Parses a target address as given to `-target`, `-replace` or the `state` commands.
 pub fn parse_target(s: &str) -> Result<Target, AddrError> {
-    let mut c = Cursor { s: s.trim(), pos: 0 };
+    let mut c = Cursor {
+        s: s.trim(),
+        pos: 0,
+    };
     let mut module = ModuleInstance::root();
     loop {
         let save = c.pos;
@@ -325,7 +330,9 @@ pub fn parse_target(s: &str) -> Result<Target, AddrError> {
                 return Ok(Target::Module(module));
             }
             if !c.eat('.') {
-                return Err(err(format!("Unexpected text after module address in {s:?}.")));
+                return Err(err(format!(
+                    "Unexpected text after module address in {s:?}."
+                )));
             }
             continue;
         }
@@ -356,7 +363,9 @@ pub fn parse_target(s: &str) -> Result<Target, AddrError> {
     };
     let key = c.key()?;
     if !c.eof() {
-        return Err(err(format!("Unexpected extra text after address in {s:?}.")));
+        return Err(err(format!(
+            "Unexpected extra text after address in {s:?}."
+        )));
     }
     Ok(match key {
         None => Target::Resource(resource),

@@ -1,40 +1,43 @@
 //! The `weir` binary: parses the command line and hands each verb to the library crates.
 
-use clap::{Parser, Subcommand};
+mod args;
+mod run;
+mod state_cmds;
+mod ui;
+
 use std::process::ExitCode;
+
+use clap::Parser;
+
+use args::{Cli, Command};
 
 /// The Terraform version weir is compatible with (reported by `weir version` and used for
 /// `required_version` checks).
-const TERRAFORM_COMPAT_VERSION: &str = "1.11.4";
-
-#[derive(Parser)]
-#[command(name = "weir", about = "Terraform-compatible infrastructure as code, GitOps and delivery in one binary", disable_version_flag = true)]
-struct Cli {
-    /// Switch to a different working directory before executing the command.
-    #[arg(long = "chdir", global = true)]
-    chdir: Option<std::path::PathBuf>,
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Subcommand)]
-enum Command {
-    /// Show the current weir version.
-    Version {
-        #[arg(long)]
-        json: bool,
-    },
-}
+pub const TERRAFORM_COMPAT_VERSION: &str = "1.11.4";
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let raw: Vec<String> = std::env::args().collect();
+    let argv = args::normalize(raw);
+    let cli = match Cli::try_parse_from(&argv) {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 1 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
     if let Some(dir) = &cli.chdir {
         if let Err(e) = std::env::set_current_dir(dir) {
-            eprintln!("Error handling -chdir option: {e}");
+            eprintln!(
+                "Error handling -chdir option: chdir {}: {}",
+                dir.display(),
+                e
+            );
             return ExitCode::from(1);
         }
     }
-    match cli.command {
+    let var_args = args::var_args_in_order(&argv);
+    let code = match cli.command {
         Command::Version { json } => {
             if json {
                 println!(
@@ -49,7 +52,65 @@ fn main() -> ExitCode {
                     TERRAFORM_COMPAT_VERSION
                 );
             }
-            ExitCode::SUCCESS
+            0
         }
-    }
+        Command::Plan {
+            out,
+            detailed_exitcode,
+            plan,
+            common,
+        } => run::plan(&plan, &common, var_args, out.as_deref(), detailed_exitcode),
+        Command::Apply {
+            plan_file,
+            auto_approve,
+            plan,
+            common,
+        } => run::apply(
+            &plan,
+            &common,
+            var_args,
+            plan_file.as_deref(),
+            auto_approve,
+            false,
+        ),
+        Command::Destroy {
+            auto_approve,
+            plan,
+            common,
+        } => run::apply(&plan, &common, var_args, None, auto_approve, true),
+        Command::Validate { json, common } => run::validate(json, &common),
+        Command::Console { common, .. } => run::console(&common, var_args),
+        Command::Init {
+            upgrade, common, ..
+        } => run::init(upgrade, &common),
+        Command::Fmt {
+            paths,
+            list,
+            write,
+            diff,
+            check,
+            recursive,
+            ..
+        } => run::fmt(paths, list, write, diff, check, recursive),
+        Command::Graph { ty, .. } => run::graph(&ty),
+        Command::Import {
+            addr,
+            id,
+            lock,
+            common,
+            ..
+        } => run::import(&addr, &id, &lock, &common, var_args),
+        Command::Show { path, json, common } => state_cmds::show(path.as_deref(), json, &common),
+        Command::Output {
+            name,
+            json,
+            raw,
+            state,
+            common,
+        } => state_cmds::output(name.as_deref(), json, raw, state.as_deref(), &common),
+        Command::State { cmd } => state_cmds::state(cmd),
+        Command::Workspace { cmd } => state_cmds::workspace(cmd),
+        Command::ForceUnlock { lock_id, force } => state_cmds::force_unlock(&lock_id, force),
+    };
+    ExitCode::from(code)
 }

@@ -173,11 +173,7 @@ pub struct Output {
     pub decl_range: SourceRange,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Mode {
-    Managed,
-    Data,
-}
+pub use addrs::Mode;
 
 #[derive(Clone, Debug)]
 pub struct ProviderRef {

@@ -4,7 +4,7 @@
 //! report everything it found. Rendering lives here so that the CLI, the agent and the server show
 //! the same text.
 
-mod render;
+pub mod render;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -322,10 +322,38 @@ mod tests {
     #[test]
     fn line_index_positions() {
         let idx = LineIndex::new("a.tf", "ab\ncdé\nf");
-        assert_eq!(idx.pos(0), Pos { line: 1, column: 1, byte: 0 });
-        assert_eq!(idx.pos(3), Pos { line: 2, column: 1, byte: 3 });
+        assert_eq!(
+            idx.pos(0),
+            Pos {
+                line: 1,
+                column: 1,
+                byte: 0
+            }
+        );
+        assert_eq!(
+            idx.pos(3),
+            Pos {
+                line: 2,
+                column: 1,
+                byte: 3
+            }
+        );
         // 'é' is two bytes; the column after it counts characters.
-        assert_eq!(idx.pos(7), Pos { line: 2, column: 4, byte: 7 });
-        assert_eq!(idx.pos(8), Pos { line: 3, column: 1, byte: 8 });
+        assert_eq!(
+            idx.pos(7),
+            Pos {
+                line: 2,
+                column: 4,
+                byte: 7
+            }
+        );
+        assert_eq!(
+            idx.pos(8),
+            Pos {
+                line: 3,
+                column: 1,
+                byte: 8
+            }
+        );
     }
 }

@@ -227,7 +227,10 @@ pub fn render(d: &Diagnostic, sources: &Sources, opts: RenderOptions) -> String 
     };
     let mut body: Vec<String> = Vec::new();
     if opts.color {
-        body.push(format!("{BOLD}{colour}{word}: {RESET}{BOLD}{}{RESET}", d.summary));
+        body.push(format!(
+            "{BOLD}{colour}{word}: {RESET}{BOLD}{}{RESET}",
+            d.summary
+        ));
     } else {
         body.push(format!("{word}: {}", d.summary));
     }
@@ -244,10 +247,12 @@ pub fn render(d: &Diagnostic, sources: &Sources, opts: RenderOptions) -> String 
     }
     if !d.detail.is_empty() {
         body.push(String::new());
+        // Terraform wraps details to the terminal width (78 when unknown) in both forms; the
+        // boxed form loses two columns to its "│ " prefix.
         if opts.color {
             body.extend(wrap(&d.detail, opts.width.saturating_sub(3)));
         } else {
-            body.extend(d.detail.split('\n').map(str::to_string));
+            body.extend(wrap(&d.detail, opts.width));
         }
     }
     let mut out = String::new();
@@ -279,8 +284,14 @@ pub fn render_all<'a>(
 ) -> String {
     let mut v: Vec<&Diagnostic> = diags.into_iter().collect();
     v.sort_by(|a, b| {
-        let ka = a.subject.as_ref().map(|s| (s.filename.clone(), s.start.byte));
-        let kb = b.subject.as_ref().map(|s| (s.filename.clone(), s.start.byte));
+        let ka = a
+            .subject
+            .as_ref()
+            .map(|s| (s.filename.clone(), s.start.byte));
+        let kb = b
+            .subject
+            .as_ref()
+            .map(|s| (s.filename.clone(), s.start.byte));
         ka.cmp(&kb)
     });
     v.into_iter().map(|d| render(d, sources, opts)).collect()
@@ -360,13 +371,23 @@ mod tests {
     fn context_skips_object_constructors() {
         let (d, s) = diag_at("var.zz");
         let out = render(&d, &s, RenderOptions::default());
-        assert!(out.contains("  on main.tf line 11, in locals:\n  11:     b = var.zz\n"), "{out}");
+        assert!(
+            out.contains("  on main.tf line 11, in locals:\n  11:     b = var.zz\n"),
+            "{out}"
+        );
     }
 
     #[test]
     fn colour_rendering_boxes_and_underlines() {
         let (d, s) = diag_at("var.y");
-        let out = render(&d, &s, RenderOptions { color: true, width: 78 });
+        let out = render(
+            &d,
+            &s,
+            RenderOptions {
+                color: true,
+                width: 78,
+            },
+        );
         assert!(out.contains("╷"));
         assert!(out.contains("\x1b[4mvar.y\x1b[0m"));
         assert!(out.trim_end().ends_with("╵\x1b[0m"));

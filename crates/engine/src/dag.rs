@@ -254,7 +254,14 @@ mod tests {
         let mut g = Graph::new(4);
         g.add_edge(1, 0);
         g.add_edge(2, 1);
-        let res = walk(&g, 2, |n| if n == 0 { Outcome::Failed } else { Outcome::Done }).unwrap();
+        let res = walk(&g, 2, |n| {
+            if n == 0 {
+                Outcome::Failed
+            } else {
+                Outcome::Done
+            }
+        })
+        .unwrap();
         assert_eq!(
             res,
             vec![

@@ -53,7 +53,10 @@ fn proposed_block(schema: &Block, prior: &Value, config: &Value) -> Value {
                 .cloned()
                 .unwrap_or_else(|| Value::null(Type::Dynamic))
         };
-        out.insert(name.clone(), proposed_nested(nb.nesting, &nb.block, &pv, &cv));
+        out.insert(
+            name.clone(),
+            proposed_nested(nb.nesting, &nb.block, &pv, &cv),
+        );
     }
     Value::Object(out).mark(config_marks)
 }
@@ -164,9 +167,10 @@ fn proposed_nested(mode: NestingMode, block: &Block, prior: &Value, config: &Val
             let out: Vec<Value> = elems
                 .iter()
                 .map(|e| {
-                    let found = prior_elems.iter().enumerate().position(|(i, p)| {
-                        !used[i] && configurable_equal(block, p, e)
-                    });
+                    let found = prior_elems
+                        .iter()
+                        .enumerate()
+                        .position(|(i, p)| !used[i] && configurable_equal(block, p, e));
                     let p = match found {
                         Some(i) => {
                             used[i] = true;
@@ -296,7 +300,10 @@ fn schema_has_sensitive(b: &Block) -> bool {
             || a.nested
                 .as_ref()
                 .is_some_and(|(_, nb)| schema_has_sensitive(nb))
-    }) || b.block_types.values().any(|nb| schema_has_sensitive(&nb.block))
+    }) || b
+        .block_types
+        .values()
+        .any(|nb| schema_has_sensitive(&nb.block))
 }
 
 /// The paths of every marked value inside `v` (for `sensitive_attributes` in state and

@@ -79,7 +79,8 @@ pub fn paths_json(paths: &[Vec<PathStep>]) -> serde_json::Value {
     )
 }
 
-fn parse_paths(j: &serde_json::Value) -> Vec<Vec<PathStep>> {
+/// Parses the JSON form written by [`paths_json`].
+pub fn parse_paths(j: &serde_json::Value) -> Vec<Vec<PathStep>> {
     let Some(arr) = j.as_array() else {
         return Vec::new();
     };

@@ -162,7 +162,10 @@ mod tests {
         assert_eq!(omit_unknowns(&v).unwrap(), golden["after"]);
         assert_eq!(unknown_as_bool(&v), golden["after_unknown"]);
         assert_eq!(sensitive_tree(&v), golden["after_sensitive"]);
-        assert_eq!(sensitive_tree(&Value::Null(Type::Dynamic)), golden["before_sensitive"]);
+        assert_eq!(
+            sensitive_tree(&Value::Null(Type::Dynamic)),
+            golden["before_sensitive"]
+        );
     }
 
     #[test]

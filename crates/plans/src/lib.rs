@@ -3,7 +3,9 @@
 //! sensitive trees, unknown-free values).
 
 pub mod json;
+pub mod render;
 pub mod show;
+pub mod views;
 
 use std::collections::BTreeMap;
 use value::{PathStep, Value};
@@ -183,10 +185,7 @@ impl Plan {
         self.resource_changes
             .iter()
             .any(|c| !matches!(c.action, Action::NoOp | Action::Read))
-            || self
-                .output_changes
-                .iter()
-                .any(|c| c.action != Action::NoOp)
+            || self.output_changes.iter().any(|c| c.action != Action::NoOp)
     }
 }
 

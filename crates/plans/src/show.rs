@@ -90,13 +90,21 @@ fn split_modules(addr: &str) -> Vec<String> {
 }
 
 fn is_direct_child(parent: &str, child: &str) -> bool {
-    let p = if parent.is_empty() { 0 } else { split_modules(parent).len() };
+    let p = if parent.is_empty() {
+        0
+    } else {
+        split_modules(parent).len()
+    };
     let c = split_modules(child);
     c.len() == p + 1 && (parent.is_empty() || child.starts_with(&format!("{parent}.")))
 }
 
 fn direct_child_prefix(parent: &str, desc: &str) -> Option<String> {
-    let p = if parent.is_empty() { 0 } else { split_modules(parent).len() };
+    let p = if parent.is_empty() {
+        0
+    } else {
+        split_modules(parent).len()
+    };
     let d = split_modules(desc);
     if d.len() <= p + 1 || (!parent.is_empty() && !desc.starts_with(&format!("{parent}."))) {
         return None;
@@ -139,7 +147,10 @@ fn planned_values(plan: &Plan) -> Json {
         }
         e.insert("provider_name".into(), json!(c.provider_name));
         e.insert("schema_version".into(), json!(c.schema_version));
-        e.insert("values".into(), omit_unknowns(&c.after).unwrap_or(json!({})));
+        e.insert(
+            "values".into(),
+            omit_unknowns(&c.after).unwrap_or(json!({})),
+        );
         e.insert("sensitive_values".into(), sensitive_as_bool(&c.after));
         res.push(ResEntry {
             module: c.module_address.clone().unwrap_or_default(),
@@ -421,11 +432,17 @@ pub fn plan_document(
         d.insert("prior_state".into(), p);
     }
     d.insert("configuration".into(), configuration);
-    if relevant_attributes.as_array().is_some_and(|a| !a.is_empty()) {
+    if relevant_attributes
+        .as_array()
+        .is_some_and(|a| !a.is_empty())
+    {
         d.insert("relevant_attributes".into(), relevant_attributes);
     }
     d.insert("timestamp".into(), json!(plan.timestamp));
-    d.insert("applyable".into(), json!(plan.has_changes() && !plan.errored));
+    d.insert(
+        "applyable".into(),
+        json!(plan.has_changes() && !plan.errored),
+    );
     d.insert("complete".into(), json!(true));
     d.insert("errored".into(), json!(plan.errored));
     Json::Object(d)
@@ -446,7 +463,8 @@ mod tests {
     #[test]
     fn sensitive_tree_from_state_paths() {
         let attrs = json!({"a": "x", "b": {"c": "y"}, "l": [1, 2]});
-        let paths = json!([[{"type": "get_attr", "value": "b"}, {"type": "get_attr", "value": "c"}]]);
+        let paths =
+            json!([[{"type": "get_attr", "value": "b"}, {"type": "get_attr", "value": "c"}]]);
         assert_eq!(
             json_sensitive_tree(&attrs, &paths),
             json!({"b": {"c": true}, "l": [false, false]})

@@ -198,9 +198,15 @@ pub trait Provider: Send + Sync {
         id: &str,
     ) -> Result<(Vec<ImportedResource>, Diags)>;
     fn read_data_source(&self, req: ReadDataSourceRequest) -> Result<(Value, Diags)>;
-    fn move_resource_state(&self, req: MoveResourceStateRequest)
-        -> Result<MoveResourceStateResponse>;
-    fn call_function(&self, name: &str, args: Vec<Value>) -> Result<std::result::Result<Value, String>>;
+    fn move_resource_state(
+        &self,
+        req: MoveResourceStateRequest,
+    ) -> Result<MoveResourceStateResponse>;
+    fn call_function(
+        &self,
+        name: &str,
+        args: Vec<Value>,
+    ) -> Result<std::result::Result<Value, String>>;
     /// Asks the provider to abort in-flight operations.
     fn stop(&self) -> Result<()>;
     /// Ends the provider (process shutdown for plugins). Idempotent.

@@ -24,7 +24,10 @@ fn data_schema() -> Block {
     attributes.insert("id".to_string(), attr(Type::String, false, true));
     attributes.insert("input".to_string(), attr(Type::Dynamic, true, false));
     attributes.insert("output".to_string(), attr(Type::Dynamic, false, true));
-    attributes.insert("triggers_replace".to_string(), attr(Type::Dynamic, true, false));
+    attributes.insert(
+        "triggers_replace".to_string(),
+        attr(Type::Dynamic, true, false),
+    );
     Block {
         attributes,
         ..Default::default()
@@ -193,10 +196,7 @@ impl Provider for TerraformProvider {
             state.insert("output".into(), input);
         }
         if !get(&state, "id").is_known() {
-            state.insert(
-                "id".into(),
-                Value::string(uuid::Uuid::new_v4().to_string()),
-            );
+            state.insert("id".into(), Value::string(uuid::Uuid::new_v4().to_string()));
         }
         Ok(ApplyResourceChangeResponse {
             new_state: Value::Object(state),

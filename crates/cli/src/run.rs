@@ -1,0 +1,428 @@
+//! Glue for the verbs that plan and apply (plan, apply, destroy, import), validate, console,
+//! init, fmt and graph: turn flags into requests, call `operations`, render the answers.
+
+use std::path::{Path, PathBuf};
+
+use operations::{Factory, Failure, PlanRequest, Planned, Stack, VarArg};
+use plans::{Action, PlanMode};
+
+use crate::args::{parse_duration, Common, LockFlags, PlanFlags};
+use crate::ui;
+
+fn cwd() -> PathBuf {
+    std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."))
+}
+
+fn fail(f: Failure, color: bool) -> u8 {
+    ui::print_diags(&f.diagnostics, &f.sources, color);
+    1
+}
+
+fn request(flags: &PlanFlags, vars: Vec<VarArg>, destroy: bool) -> Result<PlanRequest, Failure> {
+    let mode = if destroy || flags.destroy {
+        PlanMode::Destroy
+    } else if flags.refresh_only {
+        PlanMode::RefreshOnly
+    } else {
+        PlanMode::Normal
+    };
+    let mut targets = Vec::new();
+    for t in &flags.target {
+        targets.push(addrs::parse_target(t).map_err(|e| {
+            Failure::new(
+                "Invalid target address",
+                format!("{}: {}", e.summary, e.detail),
+            )
+        })?);
+    }
+    let mut replace = Vec::new();
+    for r in &flags.replace {
+        match addrs::parse_target(r) {
+            Ok(addrs::Target::Instance(i)) => replace.push(i),
+            Ok(addrs::Target::Resource(res)) => replace.push(res.instance(None)),
+            _ => return Err(Failure::new(
+                "Invalid replace address",
+                format!(
+                    "The -replace option requires a resource instance address: {r:?} is not one."
+                ),
+            )),
+        }
+    }
+    let lock_timeout = parse_duration(&flags.lock.lock_timeout).ok_or_else(|| {
+        Failure::new(
+            "Invalid lock-timeout",
+            format!(
+                "The -lock-timeout value {:?} is not a valid duration.",
+                flags.lock.lock_timeout
+            ),
+        )
+    })?;
+    Ok(PlanRequest {
+        mode,
+        refresh: flags.refresh,
+        targets,
+        replace,
+        parallelism: flags.parallelism,
+        vars,
+        lock: flags.lock.lock,
+        lock_timeout,
+        input: false,
+    })
+}
+
+fn render_plan(p: &Planned, color: bool) -> String {
+    let lookup = operations::schema_lookup(&p.schemas);
+    plans::render::render_plan(&p.plan, &lookup, plans::render::RenderOptions { color })
+}
+
+pub fn plan(
+    flags: &PlanFlags,
+    common: &Common,
+    vars: Vec<VarArg>,
+    out: Option<&Path>,
+    detailed: bool,
+) -> u8 {
+    let color = ui::color(common.no_color);
+    let req = match request(flags, vars, false) {
+        Ok(r) => r,
+        Err(f) => return fail(f, color),
+    };
+    let mut stack = Stack::open(&cwd());
+    let factory = Factory::new(&stack.dir);
+    let workspace = match stack.workspace() {
+        Ok(w) => w,
+        Err(f) => return fail(f, color),
+    };
+    let mut lock_stack = Stack::open(&stack.dir);
+    let _guard = if req.lock {
+        let store = match lock_stack.store() {
+            Ok(s) => s,
+            Err(f) => return fail(f, color),
+        };
+        match operations::lock(store, &workspace, "OperationTypePlan", req.lock_timeout) {
+            Ok(g) => Some(g),
+            Err(f) => return fail(f, color),
+        }
+    } else {
+        None
+    };
+    let planned = match operations::plan(&mut stack, &req, &factory) {
+        Ok(p) => p,
+        Err(f) => return fail(f, color),
+    };
+    ui::print_diags(&planned.warnings, &planned.sources, color);
+    if flags.json {
+        for line in plans::views::plan_events(&planned.plan) {
+            println!("{line}");
+        }
+    } else {
+        print!("{}", render_plan(&planned, color));
+    }
+    if let Some(path) = out {
+        if let Err(f) = operations::save_plan(&planned, path) {
+            return fail(f, color);
+        }
+        if !flags.json {
+            println!(
+                "\nSaved the plan to: {}\n\nTo perform exactly these actions, run the following command to apply:\n    terraform apply {:?}",
+                path.display(),
+                path.display().to_string()
+            );
+        }
+    }
+    if detailed && planned.plan.has_changes() {
+        return 2;
+    }
+    0
+}
+
+pub fn apply(
+    flags: &PlanFlags,
+    common: &Common,
+    vars: Vec<VarArg>,
+    plan_file: Option<&Path>,
+    auto_approve: bool,
+    destroy: bool,
+) -> u8 {
+    let color = ui::color(common.no_color);
+    let req = match request(flags, vars, destroy) {
+        Ok(r) => r,
+        Err(f) => return fail(f, color),
+    };
+    let dir = cwd();
+    let mut stack = Stack::open(&dir);
+    let factory = Factory::new(&stack.dir);
+    let workspace = match stack.workspace() {
+        Ok(w) => w,
+        Err(f) => return fail(f, color),
+    };
+    let mut lock_stack = Stack::open(&dir);
+    let _guard = if req.lock {
+        let store = match lock_stack.store() {
+            Ok(s) => s,
+            Err(f) => return fail(f, color),
+        };
+        match operations::lock(store, &workspace, "OperationTypeApply", req.lock_timeout) {
+            Ok(g) => Some(g),
+            Err(f) => return fail(f, color),
+        }
+    } else {
+        None
+    };
+    let planned = match plan_file {
+        Some(p) => match operations::load_saved_plan(&mut stack, p) {
+            Ok(p) => p,
+            Err(f) => return fail(f, color),
+        },
+        None => {
+            let planned = match operations::plan(&mut stack, &req, &factory) {
+                Ok(p) => p,
+                Err(f) => return fail(f, color),
+            };
+            ui::print_diags(&planned.warnings, &planned.sources, color);
+            if !flags.json {
+                print!("{}", render_plan(&planned, color));
+            }
+            if !planned.plan.has_changes() {
+                if !flags.json {
+                    print_outputs_after_apply(&planned, 0, 0, 0, color, destroy);
+                }
+                return 0;
+            }
+            if !auto_approve {
+                if !common.input
+                    || !ui::stdin_is_terminal() && std::env::var_os("WEIR_FORCE_PROMPT").is_none()
+                {
+                    ui::error(
+                        "No value for required variable",
+                        "Apply requires confirmation. Run with -auto-approve to apply without an interactive prompt.",
+                        color,
+                    );
+                    return 1;
+                }
+                let ok = if destroy {
+                    ui::confirm(
+                        "Do you really want to destroy all resources?",
+                        "  Terraform will destroy all your managed infrastructure, as shown above.\n  There is no undo. Only 'yes' will be accepted to confirm.",
+                    )
+                } else {
+                    ui::confirm(
+                        "Do you want to perform these actions?",
+                        "  Terraform will perform the actions described above.\n  Only 'yes' will be accepted to approve.",
+                    )
+                };
+                if !ok {
+                    ui::error(
+                        if destroy {
+                            "Destroy cancelled."
+                        } else {
+                            "Apply cancelled."
+                        },
+                        "",
+                        color,
+                    );
+                    return 1;
+                }
+            }
+            planned
+        }
+    };
+    let progress = ui::Progress::new(color);
+    let progress_ref = &progress;
+    let events = move |e: operations::ApplyEvent| progress_ref.event(e);
+    let op = if destroy { "destroy" } else { "apply" };
+    let applied = match operations::apply(&mut stack, &planned, &factory, op, &events) {
+        Ok(a) => a,
+        Err(f) => return fail(f, color),
+    };
+    progress.flush();
+    let (added, changed, destroyed) = *progress.counts.lock().expect("counts");
+    if applied.diagnostics.has_errors() {
+        ui::print_diags(&applied.diagnostics, &applied.sources, color);
+        return 1;
+    }
+    ui::print_diags(&applied.diagnostics, &applied.sources, color);
+    print_applied(
+        &applied.state,
+        added,
+        changed,
+        destroyed,
+        color,
+        destroy || planned.plan.mode == PlanMode::Destroy,
+    );
+    0
+}
+
+fn print_outputs_after_apply(
+    planned: &Planned,
+    added: usize,
+    changed: usize,
+    destroyed: usize,
+    color: bool,
+    destroy: bool,
+) {
+    let state = planned.prior.clone();
+    print_applied(&state, added, changed, destroyed, color, destroy);
+}
+
+fn print_applied(
+    state: &states::State,
+    added: usize,
+    changed: usize,
+    destroyed: usize,
+    color: bool,
+    destroy: bool,
+) {
+    let line = if destroy {
+        format!("Destroy complete! Resources: {destroyed} destroyed.")
+    } else {
+        format!(
+            "Apply complete! Resources: {added} added, {changed} changed, {destroyed} destroyed."
+        )
+    };
+    println!("\n{}", ui::green_bold(&line, color));
+    if !destroy && !state.outputs.is_empty() {
+        println!("{}", ui::green_bold("\nOutputs:\n", color));
+        print!("{}", crate::state_cmds::render_outputs(state));
+    }
+}
+
+pub fn validate(json: bool, common: &Common) -> u8 {
+    let color = ui::color(common.no_color);
+    let dir = cwd();
+    let (cfg, mut diags, sources) = config::load_config(&dir);
+    if let Some(cfg) = &cfg {
+        if !diags.has_errors() {
+            let factory = Factory::new(&dir);
+            diags.extend(engine::validate(cfg, &factory).0);
+        }
+    }
+    let ok = !diags.has_errors();
+    if json {
+        let list: Vec<serde_json::Value> = diags
+            .iter()
+            .map(|d| diagnostics::render::to_json(d, &sources))
+            .collect();
+        let doc = serde_json::json!({
+            "format_version": "1.0",
+            "valid": ok,
+            "error_count": diags.errors().count(),
+            "warning_count": diags.warnings().count(),
+            "diagnostics": list,
+        });
+        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+    } else {
+        ui::print_diags(&diags, &sources, color);
+        if ok {
+            if color {
+                print!("\x1b[32m\x1b[1mSuccess!\x1b[0m The configuration is valid.\n\x1b[0m\n");
+            } else {
+                println!("Success! The configuration is valid.\n");
+            }
+        }
+    }
+    if ok {
+        0
+    } else {
+        1
+    }
+}
+
+pub fn console(common: &Common, vars: Vec<VarArg>) -> u8 {
+    let color = ui::color(common.no_color);
+    let dir = cwd();
+    let mut stack = Stack::open(&dir);
+    let interactive = ui::stdin_is_terminal();
+    let stdin = std::io::stdin();
+    let mut input = stdin.lock();
+    let mut out = std::io::stdout();
+    let mut err = std::io::stderr();
+    match operations::console::run(
+        &mut stack,
+        &vars,
+        &mut input,
+        &mut out,
+        &mut err,
+        interactive,
+        color,
+    ) {
+        Ok(code) => code,
+        Err(f) => fail(f, color),
+    }
+}
+
+pub fn init(upgrade: bool, common: &Common) -> u8 {
+    let color = ui::color(common.no_color);
+    let dir = cwd();
+    match operations::init::init(&dir, upgrade, &mut |line: &str| println!("{line}"), color) {
+        Ok(()) => 0,
+        Err(f) => fail(f, color),
+    }
+}
+
+pub fn fmt(
+    paths: Vec<PathBuf>,
+    list: bool,
+    write: bool,
+    diff: bool,
+    check: bool,
+    recursive: bool,
+) -> u8 {
+    let _ = (paths, list, write, diff, check, recursive);
+    ui::error(
+        "Formatting is not available",
+        "weir fmt is not implemented yet; use terraform fmt in the meantime.",
+        true,
+    );
+    1
+}
+
+pub fn graph(_ty: &str) -> u8 {
+    let dir = cwd();
+    let (cfg, diags, sources) = config::load_config(&dir);
+    let Some(cfg) = cfg.filter(|_| !diags.has_errors()) else {
+        ui::print_diags(&diags, &sources, true);
+        return 1;
+    };
+    print!("{}", engine::graph_dot(&cfg));
+    0
+}
+
+pub fn import(addr: &str, id: &str, lock: &LockFlags, common: &Common, vars: Vec<VarArg>) -> u8 {
+    let color = ui::color(common.no_color);
+    let target = match addrs::parse_target(addr) {
+        Ok(addrs::Target::Instance(i)) => i,
+        Ok(addrs::Target::Resource(r)) => r.instance(None),
+        _ => {
+            ui::error(
+                "Invalid address",
+                &format!("The import address {addr:?} is not a resource instance address."),
+                color,
+            );
+            return 1;
+        }
+    };
+    let dir = cwd();
+    let mut stack = Stack::open(&dir);
+    let factory = Factory::new(&stack.dir);
+    let timeout = parse_duration(&lock.lock_timeout).unwrap_or_default();
+    match operations::import(&mut stack, &factory, &target, id, &vars, lock.lock, timeout) {
+        Ok(()) => {
+            println!(
+                "{}",
+                ui::green_bold(&format!("{target}: Import prepared!"), color)
+            );
+            println!("{}", ui::green_bold("\nImport successful!\n\nThe resources that were imported are shown above. These resources are now in\nyour Terraform state and will henceforth be managed by Terraform.\n", color));
+            0
+        }
+        Err(f) => fail(f, color),
+    }
+}
+
+#[allow(dead_code)]
+fn action_word(a: Action) -> &'static str {
+    match a {
+        Action::Create => "create",
+        _ => "change",
+    }
+}

@@ -1,0 +1,178 @@
+//! Terminal output shared by the commands: colour choice, diagnostics, confirmation prompts
+//! and the live apply progress lines.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use diagnostics::{render::RenderOptions, Diagnostics, Sources};
+use plans::Action;
+
+/// Colour unless `-no-color` or `NO_COLOR` (any value) is set.
+pub fn color(no_color_flag: bool) -> bool {
+    !no_color_flag && std::env::var_os("NO_COLOR").is_none()
+}
+
+/// Prints diagnostics to stderr (errors) or stdout (warnings), as Terraform does.
+pub fn print_diags(diags: &Diagnostics, sources: &Sources, color: bool) {
+    let opts = RenderOptions {
+        color,
+        ..Default::default()
+    };
+    let mut warnings = Diagnostics::new();
+    let mut errors = Diagnostics::new();
+    for d in diags.iter() {
+        if d.is_error() {
+            errors.push(d.clone());
+        } else {
+            warnings.push(d.clone());
+        }
+    }
+    if !warnings.is_empty() {
+        print!(
+            "{}",
+            diagnostics::render::render_all(warnings.iter(), sources, opts)
+        );
+        let _ = std::io::stdout().flush();
+    }
+    if !errors.is_empty() {
+        eprint!(
+            "{}",
+            diagnostics::render::render_all(errors.iter(), sources, opts)
+        );
+    }
+}
+
+/// Prints one error without a source snippet.
+pub fn error(summary: &str, detail: &str, color: bool) {
+    let mut ds = Diagnostics::new();
+    ds.push(diagnostics::Diagnostic::error(summary, detail));
+    print_diags(&ds, &Sources::new(), color);
+}
+
+pub fn bold(s: &str, color: bool) -> String {
+    if color {
+        format!("\x1b[1m{s}\x1b[0m")
+    } else {
+        s.to_string()
+    }
+}
+
+pub fn green_bold(s: &str, color: bool) -> String {
+    if color {
+        format!("\x1b[0m\x1b[1m\x1b[32m{s}\x1b[0m")
+    } else {
+        s.to_string()
+    }
+}
+
+/// Asks a yes/no question on the terminal; only "yes" approves.
+pub fn confirm(question: &str, explain: &str) -> bool {
+    print!("\n{}\n{explain}\n\n  Enter a value: ", bold(question, true));
+    let _ = std::io::stdout().flush();
+    let mut line = String::new();
+    if std::io::stdin().lock().read_line(&mut line).is_err() {
+        return false;
+    }
+    println!();
+    line.trim() == "yes"
+}
+
+pub fn stdin_is_terminal() -> bool {
+    std::io::stdin().is_terminal()
+}
+
+/// Go's `time.Duration` rounding to seconds as Terraform's progress lines print it.
+fn secs(d: Duration) -> String {
+    let s = d.as_secs();
+    if s < 60 {
+        format!("{s}s")
+    } else {
+        format!("{}m{}s", s / 60, s % 60)
+    }
+}
+
+/// The live apply lines (`addr: Creating...`, `addr: Creation complete after 1s`) and counts.
+pub struct Progress {
+    pub color: bool,
+    pub quiet: bool,
+    /// Flush each line (a terminal watches); otherwise lines are buffered.
+    live: bool,
+    pub counts: Mutex<(usize, usize, usize)>,
+    out: Mutex<std::io::BufWriter<std::io::Stdout>>,
+}
+
+impl Progress {
+    pub fn new(color: bool) -> Progress {
+        Progress {
+            color,
+            quiet: false,
+            live: std::io::stdout().is_terminal(),
+            counts: Mutex::new((0, 0, 0)),
+            out: Mutex::new(std::io::BufWriter::new(std::io::stdout())),
+        }
+    }
+
+    pub fn event(&self, e: engine::ApplyEvent) {
+        if self.quiet {
+            return;
+        }
+        let line = match &e {
+            engine::ApplyEvent::Start { addr, action } => {
+                let verb = match action {
+                    Action::Create => "Creating...",
+                    Action::Update => "Modifying...",
+                    Action::Delete => "Destroying...",
+                    Action::DeleteThenCreate | Action::CreateThenDelete => "Creating...",
+                    Action::Read => "Reading...",
+                    _ => return,
+                };
+                format!("{}\n", bold(&format!("{addr}: {verb}"), self.color))
+            }
+            engine::ApplyEvent::Done {
+                addr,
+                action,
+                elapsed,
+                id,
+            } => {
+                {
+                    let mut c = self.counts.lock().expect("counts");
+                    match action {
+                        Action::Create => c.0 += 1,
+                        Action::Update => c.1 += 1,
+                        Action::Delete => c.2 += 1,
+                        Action::DeleteThenCreate | Action::CreateThenDelete => c.0 += 1,
+                        _ => {}
+                    }
+                }
+                let verb = match action {
+                    Action::Update => "Modifications complete",
+                    Action::Delete => "Destruction complete",
+                    Action::Read => "Read complete",
+                    _ => "Creation complete",
+                };
+                let idpart = id
+                    .as_ref()
+                    .map(|i| format!(" [id={i}]"))
+                    .unwrap_or_default();
+                format!(
+                    "{}\n",
+                    bold(
+                        &format!("{addr}: {verb} after {}{idpart}", secs(*elapsed)),
+                        self.color
+                    )
+                )
+            }
+            engine::ApplyEvent::Errored { .. } => return,
+        };
+        let mut out = self.out.lock().expect("progress");
+        let _ = out.write_all(line.as_bytes());
+        if self.live {
+            let _ = out.flush();
+        }
+    }
+
+    pub fn flush(&self) {
+        let _ = self.out.lock().expect("progress").flush();
+    }
+}

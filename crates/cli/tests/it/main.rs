@@ -1,0 +1,6 @@
+//! End-to-end tests of the `weir` binary: engine scenarios compared with Terraform's recorded
+//! answers, state storage, locking and crash recovery.
+
+mod common;
+mod scenarios;
+mod state;

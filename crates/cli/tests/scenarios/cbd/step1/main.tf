@@ -1,0 +1,7 @@
+resource "terraform_data" "a" {
+  input            = "x"
+  triggers_replace = 1
+  lifecycle {
+    create_before_destroy = true
+  }
+}

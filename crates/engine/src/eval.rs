@@ -1,0 +1,391 @@
+//! The values a walk has computed so far (variables, locals, module outputs, resource
+//! instances, module expansions) and the `lang::Data` view of them that expressions evaluate
+//! against.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock, RwLock};
+
+use addrs::{InstanceKey, Mode, ModuleInstance};
+use diagnostics::{Diagnostic, SourceRange};
+use lang::{Reference, ResourceRef};
+use value::{Type, Value};
+
+use crate::model::Mods;
+
+/// How a resource or module call expanded.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Expansion {
+    Single,
+    Count(usize),
+    /// Keys in order, with each.value.
+    ForEach(Vec<(String, Value)>),
+}
+
+impl Expansion {
+    pub fn keys(&self) -> Vec<Option<InstanceKey>> {
+        match self {
+            Expansion::Single => vec![None],
+            Expansion::Count(n) => (0..*n).map(|i| Some(InstanceKey::Int(i as i64))).collect(),
+            Expansion::ForEach(kv) => kv
+                .iter()
+                .map(|(k, _)| Some(InstanceKey::Str(k.as_str().into())))
+                .collect(),
+        }
+    }
+
+    pub fn each_value(&self, key: &InstanceKey) -> Option<Value> {
+        match (self, key) {
+            (Expansion::ForEach(kv), InstanceKey::Str(k)) => kv
+                .iter()
+                .find(|(kk, _)| kk.as_str() == &**k)
+                .map(|(_, v)| v.clone()),
+            _ => None,
+        }
+    }
+}
+
+/// The values of one expanded resource.
+pub struct ResourceValues {
+    pub expansion: Expansion,
+    pub instances: HashMap<Option<InstanceKey>, Value>,
+    whole: OnceLock<Value>,
+}
+
+impl ResourceValues {
+    pub fn new(expansion: Expansion, instances: HashMap<Option<InstanceKey>, Value>) -> Self {
+        ResourceValues {
+            expansion,
+            instances,
+            whole: OnceLock::new(),
+        }
+    }
+
+    /// The resource as a whole: the object, a tuple under count, an object under for_each.
+    /// Built once, on first use, so a reference to one instance never pays for all of them.
+    pub fn whole(&self, ty: &Type) -> Value {
+        self.whole
+            .get_or_init(|| {
+                let get = |k: Option<InstanceKey>| {
+                    self.instances
+                        .get(&k)
+                        .cloned()
+                        .unwrap_or_else(|| Value::null(ty.clone()))
+                };
+                match &self.expansion {
+                    Expansion::Single => get(None),
+                    Expansion::Count(n) => Value::Tuple(
+                        (0..*n)
+                            .map(|i| get(Some(InstanceKey::Int(i as i64))))
+                            .collect(),
+                    ),
+                    Expansion::ForEach(kv) => Value::Object(
+                        kv.iter()
+                            .map(|(k, _)| {
+                                (k.clone(), get(Some(InstanceKey::Str(k.as_str().into()))))
+                            })
+                            .collect(),
+                    ),
+                }
+            })
+            .clone()
+    }
+}
+
+type ResKey = (ModuleInstance, Mode, String);
+
+/// Everything computed during one walk. Each entry is written once, by the node that owns it,
+/// before any node that depends on it runs (the graph guarantees it).
+#[derive(Default)]
+pub struct Store {
+    pub vars: RwLock<HashMap<(ModuleInstance, String), Value>>,
+    pub locals: RwLock<HashMap<(ModuleInstance, String), Value>>,
+    pub outputs: RwLock<HashMap<(ModuleInstance, String), Value>>,
+    pub resources: RwLock<HashMap<ResKey, Arc<ResourceValues>>>,
+    /// Instances of each static module (index into `Mods`).
+    pub module_instances: RwLock<HashMap<usize, Vec<ModuleInstance>>>,
+    /// For each module call instance: its expansion key value and each.value.
+    pub call_each: RwLock<HashMap<ModuleInstance, (Option<InstanceKey>, Option<Value>)>>,
+    /// How each module call expanded, per parent instance.
+    pub call_expansions: RwLock<HashMap<(ModuleInstance, String), Expansion>>,
+    /// Implied types of resources (schema) for `whole` of missing instances.
+    pub resource_types: RwLock<HashMap<(Mode, String), Type>>,
+}
+
+impl Store {
+    pub fn instances_of(&self, m: usize) -> Vec<ModuleInstance> {
+        self.module_instances
+            .read()
+            .expect("store")
+            .get(&m)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    pub fn set_resource(&self, mi: &ModuleInstance, mode: Mode, key: &str, rv: ResourceValues) {
+        self.resources
+            .write()
+            .expect("store")
+            .insert((mi.clone(), mode, key.to_string()), Arc::new(rv));
+    }
+}
+
+/// What is fixed for a whole walk.
+pub struct WalkInfo<'a> {
+    pub mods: &'a Mods<'a>,
+    pub workspace: String,
+    pub root_dir: PathBuf,
+    pub cwd: PathBuf,
+}
+
+/// The evaluation scope of one node instance: a module instance plus its repetition data.
+pub struct NodeData<'a> {
+    pub store: &'a Store,
+    pub info: &'a WalkInfo<'a>,
+    pub m: usize,
+    pub mi: ModuleInstance,
+    pub count_index: Option<i64>,
+    pub each: Option<(String, Value)>,
+    pub self_value: Option<Value>,
+}
+
+fn err(summary: &str, detail: String, range: &SourceRange) -> Diagnostic {
+    Diagnostic::error(summary, detail).with_subject(range.clone())
+}
+
+impl NodeData<'_> {
+    fn module_value(&self, name: &str, range: &SourceRange) -> Result<Value, Diagnostic> {
+        let mods = self.info.mods;
+        let Some(&child) = mods.get(self.m).children.get(name) else {
+            return Err(err(
+                "Reference to undeclared module",
+                format!(
+                    "No module call named \"{name}\" is declared in {}.",
+                    self.module_phrase()
+                ),
+                range,
+            ));
+        };
+        let outputs: Vec<&String> = mods.get(child).cfg.outputs.keys().collect();
+        let store_outputs = self.store.outputs.read().expect("store");
+        let obj_for = |ci: &ModuleInstance| {
+            Value::Object(
+                outputs
+                    .iter()
+                    .map(|o| {
+                        let v = store_outputs
+                            .get(&(ci.clone(), (*o).clone()))
+                            .cloned()
+                            .unwrap_or_else(Value::dynamic_unknown);
+                        ((*o).clone(), v)
+                    })
+                    .collect(),
+            )
+        };
+        let exp = self
+            .store
+            .call_expansions
+            .read()
+            .expect("store")
+            .get(&(self.mi.clone(), name.to_string()))
+            .cloned()
+            .unwrap_or(Expansion::Single);
+        Ok(match &exp {
+            Expansion::Single => obj_for(&self.mi.child(name, None)),
+            Expansion::Count(n) => Value::Tuple(
+                (0..*n)
+                    .map(|i| obj_for(&self.mi.child(name, Some(InstanceKey::Int(i as i64)))))
+                    .collect(),
+            ),
+            Expansion::ForEach(kv) => Value::Object(
+                kv.iter()
+                    .map(|(k, _)| {
+                        (
+                            k.clone(),
+                            obj_for(
+                                &self
+                                    .mi
+                                    .child(name, Some(InstanceKey::Str(k.as_str().into()))),
+                            ),
+                        )
+                    })
+                    .collect(),
+            ),
+        })
+    }
+
+    fn module_phrase(&self) -> String {
+        if self.m == 0 {
+            "the root module".into()
+        } else {
+            format!(
+                "module.{}",
+                self.info.mods.get(self.m).path.join(".module.")
+            )
+        }
+    }
+
+    fn resource_values(&self, r: &ResourceRef) -> Option<Arc<ResourceValues>> {
+        self.store
+            .resources
+            .read()
+            .expect("store")
+            .get(&(
+                self.mi.clone(),
+                r.mode,
+                format!("{}.{}", r.type_name, r.name),
+            ))
+            .cloned()
+    }
+
+    fn resource_type(&self, r: &ResourceRef) -> Type {
+        self.store
+            .resource_types
+            .read()
+            .expect("store")
+            .get(&(r.mode, r.type_name.clone()))
+            .cloned()
+            .unwrap_or(Type::Dynamic)
+    }
+}
+
+impl lang::Data for NodeData<'_> {
+    fn get(&self, r: &Reference, range: &SourceRange) -> Result<Value, Diagnostic> {
+        match r {
+            Reference::Var(n) => self
+                .store
+                .vars
+                .read()
+                .expect("store")
+                .get(&(self.mi.clone(), n.clone()))
+                .cloned()
+                .ok_or_else(|| {
+                    err(
+                        "Reference to undeclared input variable",
+                        format!("An input variable with the name \"{n}\" has not been declared. This variable can be declared with a variable \"{n}\" {{}} block."),
+                        range,
+                    )
+                }),
+            Reference::Local(n) => self
+                .store
+                .locals
+                .read()
+                .expect("store")
+                .get(&(self.mi.clone(), n.clone()))
+                .cloned()
+                .ok_or_else(|| {
+                    err(
+                        "Reference to undeclared local value",
+                        format!("A local value with the name \"{n}\" has not been declared."),
+                        range,
+                    )
+                }),
+            Reference::Module(name) => self.module_value(name, range),
+            Reference::Resource(rr) => match self.resource_values(rr) {
+                Some(rv) => Ok(rv.whole(&self.resource_type(rr))),
+                None => Ok(Value::dynamic_unknown()),
+            },
+            Reference::CountIndex => match self.count_index {
+                Some(i) => Ok(Value::number(i)),
+                None => Err(err(
+                    "Reference to \"count\" in non-counted context",
+                    "The \"count\" object can only be used in \"module\", \"resource\", and \"data\" blocks, and only when the \"count\" argument is set.".into(),
+                    range,
+                )),
+            },
+            Reference::EachKey | Reference::EachValue => match &self.each {
+                Some((k, v)) => Ok(if matches!(r, Reference::EachKey) {
+                    Value::string(k.clone())
+                } else {
+                    v.clone()
+                }),
+                None => Err(err(
+                    "each.value cannot be used in this context",
+                    "A reference to \"each.value\" has been used in a context in which it is unavailable, such as when the configuration no longer contains the value in its \"for_each\" expression. Remove this reference to each.value in your configuration to work around this error.".into(),
+                    range,
+                )),
+            },
+            Reference::Path(what) => {
+                let s = match what.as_str() {
+                    "module" => {
+                        let p = self.info.mods.get(self.m).cfg.dir.clone();
+                        let rel = p
+                            .strip_prefix(&self.info.cwd)
+                            .map(|r| r.to_path_buf())
+                            .unwrap_or(p);
+                        let s = rel.to_string_lossy().to_string();
+                        if s.is_empty() {
+                            ".".to_string()
+                        } else {
+                            s
+                        }
+                    }
+                    "root" => {
+                        let p = &self.info.root_dir;
+                        let rel = p.strip_prefix(&self.info.cwd).unwrap_or(p);
+                        let s = rel.to_string_lossy().to_string();
+                        if s.is_empty() {
+                            ".".to_string()
+                        } else {
+                            s
+                        }
+                    }
+                    "cwd" => self.info.cwd.to_string_lossy().to_string(),
+                    other => {
+                        return Err(err(
+                            "Invalid \"path\" attribute",
+                            format!("The \"path\" object does not have an attribute named {other:?}. The supported attributes are path.cwd, the current working directory; path.module, the directory containing the current module; and path.root, the directory containing the root module."),
+                            range,
+                        ))
+                    }
+                };
+                Ok(Value::string(s))
+            }
+            Reference::Terraform(what) => match what.as_str() {
+                "workspace" => Ok(Value::string(self.info.workspace.clone())),
+                other => Err(err(
+                    "Invalid \"terraform\" attribute",
+                    format!("The \"terraform\" object does not have an attribute named {other:?}. The only supported attribute is terraform.workspace, the name of the currently-selected workspace."),
+                    range,
+                )),
+            },
+            Reference::SelfRef => self.self_value.clone().ok_or_else(|| {
+                err(
+                    "Invalid \"self\" reference",
+                    "The \"self\" object is not available in this context. This object can be used only in resource provisioner, connection, and postcondition blocks.".into(),
+                    range,
+                )
+            }),
+            Reference::Output(n) => self
+                .store
+                .outputs
+                .read()
+                .expect("store")
+                .get(&(self.mi.clone(), n.clone()))
+                .cloned()
+                .ok_or_else(|| err("Reference to undeclared output value", format!("An output value with the name \"{n}\" has not been declared."), range)),
+        }
+    }
+
+    fn get_resource_instance(
+        &self,
+        res: &ResourceRef,
+        key: &InstanceKey,
+        _range: &SourceRange,
+    ) -> Option<Result<Value, Diagnostic>> {
+        let rv = self.resource_values(res)?;
+        rv.instances.get(&Some(key.clone())).cloned().map(Ok)
+    }
+}
+
+/// Values of all root outputs (for plans and state).
+pub fn root_outputs(store: &Store) -> BTreeMap<String, Value> {
+    store
+        .outputs
+        .read()
+        .expect("store")
+        .iter()
+        .filter(|((mi, _), _)| mi.is_root())
+        .map(|((_, n), v)| (n.clone(), v.clone()))
+        .collect()
+}

@@ -1,0 +1,469 @@
+//! `validate`: every expression of the configuration evaluated with unknown values for
+//! variables and resources, so type errors, bad references, invalid block structure, bad
+//! count/for_each values and cycles are all reported at once, without state or credentials.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use addrs::Mode;
+use config::{Config, Expr};
+use diagnostics::{Diagnostic, Diagnostics, SourceRange};
+use lang::{Reference, ResourceRef};
+use value::{Type, Value};
+
+use crate::graph::{self, NodeKind};
+use crate::model::Mods;
+use crate::ProviderFactory;
+
+struct VData<'a> {
+    mods: &'a Mods<'a>,
+    m: usize,
+    /// Resource types by (mode, type), from provider schemas.
+    types: &'a HashMap<(Mode, String), Type>,
+    counted: bool,
+    each: bool,
+}
+
+impl lang::Data for VData<'_> {
+    fn get(&self, r: &Reference, range: &SourceRange) -> Result<Value, Diagnostic> {
+        let cfg = self.mods.get(self.m).cfg;
+        Ok(match r {
+            Reference::Var(n) => match cfg.variables.get(n) {
+                Some(v) => Value::unknown(v.type_constraint.without_optional_deep()),
+                None => Value::dynamic_unknown(),
+            },
+            Reference::Resource(ResourceRef {
+                mode,
+                type_name,
+                name,
+            }) => {
+                let key = format!("{type_name}.{name}");
+                let res = match mode {
+                    Mode::Managed => cfg.managed_resources.get(&key),
+                    Mode::Data => cfg.data_resources.get(&key),
+                };
+                match res {
+                    Some(res) if res.count.is_none() && res.for_each.is_none() => self
+                        .types
+                        .get(&(*mode, type_name.clone()))
+                        .map(|t| Value::unknown(t.clone()))
+                        .unwrap_or_else(Value::dynamic_unknown),
+                    _ => Value::dynamic_unknown(),
+                }
+            }
+            Reference::CountIndex => {
+                if !self.counted {
+                    return Err(Diagnostic::error(
+                        "Reference to \"count\" in non-counted context",
+                        "The \"count\" object can only be used in \"module\", \"resource\", and \"data\" blocks, and only when the \"count\" argument is set.",
+                    )
+                    .with_subject(range.clone()));
+                }
+                Value::unknown(Type::Number)
+            }
+            Reference::EachKey | Reference::EachValue => {
+                if !self.each {
+                    return Err(Diagnostic::error(
+                        "Reference to \"each\" in context without for_each",
+                        "The \"each\" object can be used only in \"module\" or \"resource\" blocks, and only when the \"for_each\" argument is set.",
+                    )
+                    .with_subject(range.clone()));
+                }
+                if matches!(r, Reference::EachKey) {
+                    Value::unknown(Type::String)
+                } else {
+                    Value::dynamic_unknown()
+                }
+            }
+            Reference::Path(_) => Value::unknown(Type::String),
+            Reference::Terraform(_) => Value::unknown(Type::String),
+            _ => Value::dynamic_unknown(),
+        })
+    }
+}
+
+/// Validates a configuration. Provider schemas come from `providers` (started once each); a
+/// provider that cannot be started is reported as Terraform reports a missing provider.
+pub fn validate(cfg: &Config, providers: &dyn ProviderFactory) -> Diagnostics {
+    let mods = Mods::new(cfg);
+    let (g, mut diags) = graph::build(&mods);
+    let cycles = g.graph.cycles();
+    for c in &cycles {
+        let names: Vec<String> = c.iter().map(|&n| crate::node_name(&g.nodes[n])).collect();
+        diags.push(Diagnostic::error("Cycle", names.join(", ")));
+    }
+    // Provider schemas.
+    let mut schemas = HashMap::new();
+    let mut types: HashMap<(Mode, String), Type> = HashMap::new();
+    let sources: Vec<String> = {
+        let mut v: Vec<String> = g
+            .resource_provider
+            .values()
+            .map(|p| p.source.clone())
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    };
+    for src in sources {
+        match providers.start(&src) {
+            Ok(p) => match p.get_schema() {
+                Ok((s, _)) => {
+                    for (t, r) in &s.resource_types {
+                        types.insert((Mode::Managed, t.clone()), r.block.implied_type());
+                    }
+                    for (t, r) in &s.data_sources {
+                        types.insert((Mode::Data, t.clone()), r.block.implied_type());
+                    }
+                    schemas.insert(src.clone(), (p, s));
+                }
+                Err(e) => diags.push(Diagnostic::error(
+                    "Failed to load plugin schemas",
+                    format!("Error while loading schemas for plugin components: {e}."),
+                )),
+            },
+            Err(e) => diags.push(Diagnostic::error("Missing required provider", e)),
+        }
+    }
+    let out = Mutex::new(Diagnostics::new());
+    for (n, kind) in g.nodes.iter().enumerate() {
+        let mut ds = Diagnostics::new();
+        match kind {
+            NodeKind::Var { m, name } => {
+                let v = &mods.get(*m).cfg.variables[name];
+                if let Some(d) = &v.default {
+                    let (dv, dd) = eval(&mods, *m, &types, false, false, d, &Type::Dynamic);
+                    ds.extend(dd.0);
+                    let dv = v.apply_defaults(dv);
+                    if dv.is_known() && !dv.is_null() {
+                        if let Err(e) = value::convert::convert(&dv, &v.type_constraint) {
+                            ds.push(
+                                Diagnostic::error(
+                                    "Invalid default value for variable",
+                                    format!("This default value is not compatible with the variable's type constraint: {e}."),
+                                )
+                                .with_subject(d.range.clone()),
+                            );
+                        }
+                    }
+                }
+            }
+            NodeKind::Local { m, name } => {
+                let l = &mods.get(*m).cfg.locals[name];
+                ds.extend(
+                    eval(&mods, *m, &types, false, false, &l.expr, &Type::Dynamic)
+                        .1
+                         .0,
+                );
+            }
+            NodeKind::Output { m, name } => {
+                let o = &mods.get(*m).cfg.outputs[name];
+                ds.extend(
+                    eval(&mods, *m, &types, false, false, &o.expr, &Type::Dynamic)
+                        .1
+                         .0,
+                );
+            }
+            NodeKind::Call { m, name } => {
+                let c = &mods.get(*m).cfg.module_calls[name];
+                check_repetition(
+                    &mods,
+                    *m,
+                    &types,
+                    c.count.as_ref(),
+                    c.for_each.as_ref(),
+                    &mut ds,
+                );
+                for a in c.config.attributes.values() {
+                    ds.extend(
+                        eval(
+                            &mods,
+                            *m,
+                            &types,
+                            c.count.is_some(),
+                            c.for_each.is_some(),
+                            &a.expr,
+                            &Type::Dynamic,
+                        )
+                        .1
+                         .0,
+                    );
+                }
+                if let Some(&child) = mods.get(*m).children.get(name) {
+                    let ccfg = mods.get(child).cfg;
+                    for a in c.config.attributes.values() {
+                        if !ccfg.variables.contains_key(&a.name) {
+                            ds.push(
+                                Diagnostic::error(
+                                    "Unsupported argument",
+                                    format!(
+                                        "An argument named \"{}\" is not expected here.",
+                                        a.name
+                                    ),
+                                )
+                                .with_subject(a.name_range.clone()),
+                            );
+                        }
+                    }
+                    for (vn, v) in &ccfg.variables {
+                        if v.default.is_none() && !c.config.attributes.contains_key(vn) {
+                            ds.push(
+                                Diagnostic::error(
+                                    "Missing required argument",
+                                    format!("The argument \"{vn}\" is required, but no definition was found."),
+                                )
+                                .with_subject(c.decl_range.clone()),
+                            );
+                        }
+                    }
+                }
+            }
+            NodeKind::Resource { m, mode, key } => {
+                let c = mods.get(*m).cfg;
+                let r = match mode {
+                    Mode::Managed => &c.managed_resources[key],
+                    Mode::Data => &c.data_resources[key],
+                };
+                check_repetition(
+                    &mods,
+                    *m,
+                    &types,
+                    r.count.as_ref(),
+                    r.for_each.as_ref(),
+                    &mut ds,
+                );
+                let pk = &g.resource_provider[&n];
+                if let Some((p, s)) = schemas.get(&pk.source) {
+                    let schema = match mode {
+                        Mode::Managed => s.resource_types.get(&r.type_name),
+                        Mode::Data => s.data_sources.get(&r.type_name),
+                    };
+                    match schema {
+                        None => {
+                            let (summary, what) = match mode {
+                                Mode::Managed => ("Invalid resource type", "resource type"),
+                                Mode::Data => ("Invalid data source", "data source"),
+                            };
+                            ds.push(
+                                Diagnostic::error(
+                                    summary,
+                                    format!(
+                                        "The provider {} does not support {what} \"{}\".",
+                                        pk.source
+                                            .strip_prefix("registry.terraform.io/")
+                                            .unwrap_or(&pk.source),
+                                        r.type_name
+                                    ),
+                                )
+                                .with_subject(r.type_range.clone()),
+                            );
+                        }
+                        Some(schema) => {
+                            let data = VData {
+                                mods: &mods,
+                                m: *m,
+                                types: &types,
+                                counted: r.count.is_some(),
+                                each: r.for_each.is_some(),
+                            };
+                            let scope = lang::Scope::new(&data, mods.get(*m).cfg.dir.clone())
+                                .pure_only(true);
+                            let (v, bd) = scope.eval_block(&r.config, &schema.block);
+                            let had = bd.has_errors();
+                            ds.extend(bd.0);
+                            if !had {
+                                let (plain, _) = v.unmark_deep();
+                                let res = match mode {
+                                    Mode::Managed => {
+                                        p.validate_resource_config(&r.type_name, &plain)
+                                    }
+                                    Mode::Data => {
+                                        p.validate_data_resource_config(&r.type_name, &plain)
+                                    }
+                                };
+                                if let Ok(pd) = res {
+                                    for d in pd {
+                                        let subject = d
+                                            .attribute
+                                            .as_ref()
+                                            .and_then(|path| {
+                                                crate::walk::range_for_path(&r.config, path)
+                                            })
+                                            .unwrap_or_else(|| r.decl_range.clone());
+                                        ds.push(
+                                            match d.severity {
+                                                providers::Severity::Error => {
+                                                    Diagnostic::error(d.summary, d.detail)
+                                                }
+                                                providers::Severity::Warning => {
+                                                    Diagnostic::warning(d.summary, d.detail)
+                                                }
+                                            }
+                                            .with_subject(subject),
+                                        );
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                for cr in r
+                    .lifecycle
+                    .preconditions
+                    .iter()
+                    .chain(r.lifecycle.postconditions.iter())
+                {
+                    ds.extend(
+                        eval(
+                            &mods,
+                            *m,
+                            &types,
+                            r.count.is_some(),
+                            r.for_each.is_some(),
+                            &cr.condition,
+                            &Type::Bool,
+                        )
+                        .1
+                         .0,
+                    );
+                }
+            }
+            NodeKind::Provider { key } => {
+                if let (Some(pc), Some((_, s))) = (
+                    mods.get(key.module)
+                        .cfg
+                        .provider_configs
+                        .get(&key.config_key()),
+                    schemas.get(&key.source),
+                ) {
+                    let data = VData {
+                        mods: &mods,
+                        m: key.module,
+                        types: &types,
+                        counted: false,
+                        each: false,
+                    };
+                    let scope = lang::Scope::new(&data, mods.get(key.module).cfg.dir.clone())
+                        .pure_only(true);
+                    ds.extend(scope.eval_block(&pc.config, &s.provider).1 .0);
+                }
+            }
+            NodeKind::Destroy { .. } => {}
+        }
+        out.lock().expect("diags").extend(ds.0);
+    }
+    for (p, _) in schemas.values() {
+        p.close();
+    }
+    diags.extend(out.into_inner().expect("diags").0);
+    diags
+}
+
+fn eval(
+    mods: &Mods,
+    m: usize,
+    types: &HashMap<(Mode, String), Type>,
+    counted: bool,
+    each: bool,
+    e: &Expr,
+    want: &Type,
+) -> (Value, Diagnostics) {
+    let data = VData {
+        mods,
+        m,
+        types,
+        counted,
+        each,
+    };
+    let scope = lang::Scope::new(&data, mods.get(m).cfg.dir.clone()).pure_only(true);
+    scope.eval(e, want)
+}
+
+fn check_repetition(
+    mods: &Mods,
+    m: usize,
+    types: &HashMap<(Mode, String), Type>,
+    count: Option<&Expr>,
+    for_each: Option<&Expr>,
+    ds: &mut Diagnostics,
+) {
+    if let Some(c) = count {
+        let (v, d) = eval(mods, m, types, false, false, c, &Type::Number);
+        ds.extend(d.0);
+        if v.is_known() && !v.is_null() {
+            if let Some(n) = v.unmarked().as_number() {
+                if n.is_negative() {
+                    ds.push(Diagnostic::error("Invalid count argument", "The given \"count\" argument value is unsuitable: must be greater than or equal to zero.").with_subject(c.range.clone()));
+                } else if !n.is_integer() {
+                    ds.push(Diagnostic::error("Invalid count argument", "The given \"count\" argument value is unsuitable: value must be a whole number.").with_subject(c.range.clone()));
+                }
+            }
+        }
+    }
+    if let Some(fe) = for_each {
+        let (v, d) = eval(mods, m, types, false, false, fe, &Type::Dynamic);
+        let had = d.has_errors();
+        ds.extend(d.0);
+        if !had && v.is_known() {
+            if let Err(d) = crate::vars::for_each_keys(&v, &fe.range) {
+                ds.extend(d.0);
+            }
+        }
+    }
+}
+
+/// The dependency graph as Graphviz DOT, as `terraform graph` prints it.
+pub fn graph_dot(cfg: &Config) -> String {
+    let mods = Mods::new(cfg);
+    let (g, _) = graph::build(&mods);
+    let mut lines = Vec::new();
+    let name = |n: usize| -> String {
+        let k = &g.nodes[n];
+        let prefix = match k {
+            NodeKind::Var { m, .. }
+            | NodeKind::Local { m, .. }
+            | NodeKind::Output { m, .. }
+            | NodeKind::Resource { m, .. }
+            | NodeKind::Call { m, .. }
+            | NodeKind::Destroy { m, .. } => mods.display(*m),
+            NodeKind::Provider { key } => mods.display(key.module),
+        };
+        let base = crate::node_name(k);
+        if prefix.is_empty() {
+            base
+        } else {
+            format!("{prefix}.{base}")
+        }
+    };
+    let mut nodes: Vec<usize> = (0..g.nodes.len())
+        .filter(|&n| matches!(g.nodes[n], NodeKind::Resource { .. }))
+        .collect();
+    nodes.sort_by_key(|&n| name(n));
+    for &n in &nodes {
+        let nn = name(n);
+        let label = nn.clone();
+        lines.push(format!("\t\t\"{nn}\" [label=\"{label}\"];"));
+    }
+    let mut edges = Vec::new();
+    for &n in &nodes {
+        for a in g.resource_ancestors(n) {
+            edges.push(format!("\t\t\"{}\" -> \"{}\";", name(n), name(a)));
+        }
+    }
+    edges.sort();
+    let mut s = String::from(
+        "digraph G {\n  rankdir = \"RL\";\n  node [shape = rect, fontname = \"sans-serif\"];\n",
+    );
+    for l in lines {
+        s.push_str(&l.replacen("\t\t", "  ", 1));
+        s.push('\n');
+    }
+    for e in edges {
+        s.push_str(&e.replacen("\t\t", "  ", 1));
+        s.push('\n');
+    }
+    s.push_str("}\n");
+    let _ = PathBuf::new();
+    s
+}

@@ -1,0 +1,26 @@
+//! Terraform's built-in functions: a cty-style function framework (parameter specs, automatic
+//! argument conversion, unknown short-circuiting, mark propagation) and Terraform 1.11's table of
+//! functions, with results and error messages as Terraform reports them.
+//!
+//! The evaluator calls [`call`] with already-evaluated argument values; `try`, `can` and `type`
+//! are not ordinary functions (they need unevaluated expressions) and are handled by the
+//! evaluator, but they are listed in [`names`] so the function table matches Terraform's.
+
+mod collection;
+mod conversion;
+mod crypto;
+mod csv;
+mod datetime;
+mod encoding;
+mod filesystem;
+mod format;
+mod framework;
+mod network;
+mod numeric;
+mod sensitive;
+mod string;
+mod yaml;
+
+pub use framework::{
+    call, lookup, names, FuncContext, FuncError, Function, Param, TemplateRenderer,
+};

@@ -1,0 +1,226 @@
+//! Static reference analysis: which variables, locals, resources and other objects an
+//! expression or body refers to, with Terraform's errors for malformed references.
+
+use config::{Body, Expr, Traverser};
+use diagnostics::{Diagnostic, Diagnostics, SourceRange};
+
+use crate::{Reference, ResourceRef};
+
+fn invalid(detail: impl Into<String>, range: &SourceRange) -> Diagnostic {
+    Diagnostic::error("Invalid reference", detail).with_subject(range.clone())
+}
+
+fn attr(steps: &[Traverser], i: usize) -> Option<&str> {
+    match steps.get(i) {
+        Some(Traverser::Attr { name, .. }) => Some(name),
+        _ => None,
+    }
+}
+
+/// The reference a traversal (root name and static steps) makes, and how many steps it used.
+pub(crate) fn parse_ref(
+    root: &str,
+    steps: &[Traverser],
+    range: &SourceRange,
+) -> Result<(Reference, usize), Diagnostic> {
+    let need_attr = |what: &str| -> Result<&str, Diagnostic> {
+        match steps.first() {
+            Some(Traverser::Attr { name, .. }) => Ok(name),
+            None => Err(invalid(
+                format!("The \"{what}\" object cannot be accessed directly. Instead, access one of its attributes."),
+                range,
+            )),
+            Some(_) => Err(invalid(
+                format!("The \"{what}\" object does not support this operation."),
+                range,
+            )),
+        }
+    };
+    Ok(match root {
+        "var" => (Reference::Var(need_attr("var")?.to_string()), 1),
+        "local" => (Reference::Local(need_attr("local")?.to_string()), 1),
+        "module" => (Reference::Module(need_attr("module")?.to_string()), 1),
+        "path" => (Reference::Path(need_attr("path")?.to_string()), 1),
+        "terraform" => (Reference::Terraform(need_attr("terraform")?.to_string()), 1),
+        "self" => (Reference::SelfRef, 0),
+        "count" => match need_attr("count")? {
+            "index" => (Reference::CountIndex, 1),
+            other => {
+                return Err(Diagnostic::error(
+                    "Invalid \"count\" attribute",
+                    format!("The \"count\" object does not have an attribute named {other:?}. The only supported attribute is count.index, which is the index of each instance of a resource block that has the \"count\" argument set."),
+                )
+                .with_subject(range.clone()))
+            }
+        },
+        "each" => match need_attr("each")? {
+            "key" => (Reference::EachKey, 1),
+            "value" => (Reference::EachValue, 1),
+            other => {
+                return Err(Diagnostic::error(
+                    "Invalid \"each\" attribute",
+                    format!("The \"each\" object does not have an attribute named {other:?}. The supported attributes are each.key and each.value, the current key and value pair of the \"for_each\" attribute set."),
+                )
+                .with_subject(range.clone()))
+            }
+        },
+        "data" => {
+            let (Some(t), Some(n)) = (attr(steps, 0), attr(steps, 1)) else {
+                return Err(invalid(
+                    "The \"data\" object must be followed by two attribute names: the data source type and the resource name.",
+                    range,
+                ));
+            };
+            (
+                Reference::Resource(ResourceRef {
+                    mode: addrs::Mode::Data,
+                    type_name: t.to_string(),
+                    name: n.to_string(),
+                }),
+                2,
+            )
+        }
+        _ => {
+            let Some(n) = attr(steps, 0) else {
+                return Err(invalid(
+                    "A reference to a resource type must be followed by at least one attribute access, specifying the resource name.",
+                    range,
+                ));
+            };
+            (
+                Reference::Resource(ResourceRef {
+                    mode: addrs::Mode::Managed,
+                    type_name: root.to_string(),
+                    name: n.to_string(),
+                }),
+                1,
+            )
+        }
+    })
+}
+
+/// The references an expression makes (variables bound by `for` are not references).
+pub fn references(expr: &Expr) -> (Vec<(Reference, SourceRange)>, Diagnostics) {
+    let mut out = Vec::new();
+    let mut diags = Diagnostics::new();
+    for (root, steps, range) in expr.references() {
+        match parse_ref(root, steps, range) {
+            Ok((r, _)) => out.push((r, range.clone())),
+            Err(d) => diags.push(d),
+        }
+    }
+    (out, diags)
+}
+
+fn body_refs(
+    body: &Body,
+    bound: &mut Vec<String>,
+    out: &mut Vec<(Reference, SourceRange)>,
+    diags: &mut Diagnostics,
+) {
+    let add = |e: &Expr,
+               bound: &Vec<String>,
+               out: &mut Vec<(Reference, SourceRange)>,
+               diags: &mut Diagnostics| {
+        for (root, steps, range) in e.references() {
+            if bound.iter().any(|b| b == root) {
+                continue;
+            }
+            match parse_ref(root, steps, range) {
+                Ok((r, _)) => out.push((r, range.clone())),
+                Err(d) => diags.push(d),
+            }
+        }
+    };
+    for a in body.attributes.values() {
+        add(&a.expr, bound, out, diags);
+    }
+    for b in &body.blocks {
+        if b.type_name == "dynamic" {
+            let iterator = b
+                .body
+                .attributes
+                .get("iterator")
+                .and_then(|a| config::traversal_text(&a.expr))
+                .or_else(|| b.labels.first().cloned())
+                .unwrap_or_default();
+            if let Some(fe) = b.body.attributes.get("for_each") {
+                add(&fe.expr, bound, out, diags);
+            }
+            bound.push(iterator);
+            if let Some(l) = b.body.attributes.get("labels") {
+                add(&l.expr, bound, out, diags);
+            }
+            for c in b.body.blocks_of("content") {
+                body_refs(&c.body, bound, out, diags);
+            }
+            bound.pop();
+        } else {
+            body_refs(&b.body, bound, out, diags);
+        }
+    }
+}
+
+/// The references of a resource/provider body, including inside `dynamic` blocks (whose
+/// iterator variables are not references).
+pub fn body_references(
+    body: &Body,
+    _schema: Option<&providers::schema::Block>,
+) -> (Vec<(Reference, SourceRange)>, Diagnostics) {
+    let mut out = Vec::new();
+    let mut diags = Diagnostics::new();
+    body_refs(body, &mut Vec::new(), &mut out, &mut diags);
+    (out, diags)
+}
+
+/// The diagnostic for a reference to something not declared.
+pub(crate) fn undeclared(r: &Reference, range: &SourceRange) -> Diagnostic {
+    let (summary, detail) = match r {
+        Reference::Var(n) => (
+            "Reference to undeclared input variable".to_string(),
+            format!("An input variable with the name \"{n}\" has not been declared. This variable can be declared with a variable \"{n}\" {{}} block."),
+        ),
+        Reference::Local(n) => (
+            "Reference to undeclared local value".to_string(),
+            format!("A local value with the name \"{n}\" has not been declared."),
+        ),
+        Reference::Module(n) => (
+            "Reference to undeclared module".to_string(),
+            format!("No module call named \"{n}\" is declared in the root module."),
+        ),
+        Reference::Resource(rr) => (
+            "Reference to undeclared resource".to_string(),
+            format!(
+                "A {} resource \"{}\" \"{}\" has not been declared in the root module.",
+                if rr.mode == addrs::Mode::Data { "data" } else { "managed" },
+                rr.type_name,
+                rr.name
+            ),
+        ),
+        Reference::CountIndex => (
+            "Reference to \"count\" in non-counted context".to_string(),
+            "The \"count\" object can only be used in \"module\", \"resource\", and \"data\" blocks, and only when the \"count\" argument is set.".to_string(),
+        ),
+        Reference::EachKey | Reference::EachValue => (
+            "Reference to \"each\" in context without for_each".to_string(),
+            "The \"each\" object can be used only in \"module\" or \"resource\" blocks, and only when the \"for_each\" argument is set.".to_string(),
+        ),
+        Reference::Path(a) => (
+            "Invalid \"path\" attribute".to_string(),
+            format!("The \"path\" object does not have an attribute named {a:?}."),
+        ),
+        Reference::Terraform(a) => (
+            "Invalid \"terraform\" attribute".to_string(),
+            format!("The \"terraform\" object does not have an attribute named {a:?}."),
+        ),
+        Reference::SelfRef => (
+            "Invalid \"self\" reference".to_string(),
+            "The \"self\" object is not available in this context.".to_string(),
+        ),
+        Reference::Output(n) => (
+            "Reference to undeclared output value".to_string(),
+            format!("An output value with the name \"{n}\" has not been declared."),
+        ),
+    };
+    Diagnostic::error(summary, detail).with_subject(range.clone())
+}

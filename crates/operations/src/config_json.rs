@@ -1,0 +1,384 @@
+//! The `configuration` section of `show -json` plans: the static config with each expression
+//! shown as a constant value or as the references it makes, as Terraform's jsonconfig does.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use config::{Body, Config, Expr, Module, Traverser};
+use providers::schema::{Block, ProviderSchema};
+use serde_json::{json, Map, Value as Json};
+use value::Type;
+
+fn traversal_string(root: &str, steps: &[Traverser]) -> String {
+    let mut s = root.to_string();
+    for t in steps {
+        match t {
+            Traverser::Attr { name, .. } => {
+                s.push('.');
+                s.push_str(name);
+            }
+            Traverser::Index { key, .. } => {
+                s.push('[');
+                match key.unmarked() {
+                    value::Value::String(k) => s.push_str(&value::ops::go_quote(k)),
+                    other => {
+                        s.push_str(&other.as_number().map(|n| n.to_text()).unwrap_or_default())
+                    }
+                }
+                s.push(']');
+            }
+        }
+    }
+    s
+}
+
+/// The `references` list, as Terraform's jsonconfig builds it: for each reference the subject
+/// with its remaining traversal, peeled one step at a time, then the subject, then (for keyed
+/// resource instances and module outputs) the unkeyed resource or module call.
+pub fn references(e: &Expr) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for (root, steps, _) in e.references() {
+        if root == "self" {
+            continue;
+        }
+        let is_attr = |i: usize| matches!(steps.get(i), Some(Traverser::Attr { .. }));
+        let is_index = |i: usize| matches!(steps.get(i), Some(Traverser::Index { .. }));
+        // (subject length in steps, extra unkeyed address)
+        let (n, extra): (usize, Option<String>) = match root {
+            "module" => {
+                let mut n = 1;
+                if is_index(1) {
+                    n = 2;
+                }
+                if is_attr(n) {
+                    (n + 1, Some(traversal_string(root, &steps[..1])))
+                } else {
+                    (n, None)
+                }
+            }
+            "data" => {
+                let mut n = 2;
+                let mut extra = None;
+                if is_index(2) {
+                    n = 3;
+                    extra = Some(traversal_string(root, &steps[..2]));
+                }
+                (n, extra)
+            }
+            "var" | "local" | "count" | "each" | "path" | "terraform" => (1, None),
+            _ => {
+                let mut n = 1;
+                let mut extra = None;
+                if is_index(1) {
+                    n = 2;
+                    extra = Some(traversal_string(root, &steps[..1]));
+                }
+                (n, extra)
+            }
+        };
+        let n = n.min(steps.len());
+        let mut end = steps.len();
+        while end > n {
+            out.push(traversal_string(root, &steps[..end]));
+            end -= 1;
+        }
+        out.push(traversal_string(root, &steps[..n]));
+        if let Some(x) = extra {
+            out.push(x);
+        }
+    }
+    out
+}
+
+/// `{"constant_value": v}` for reference-free expressions that evaluate, else
+/// `{"references": [...]}` (empty object when neither applies).
+pub fn expression(e: &Expr, dir: &std::path::Path) -> Json {
+    let refs = references(e);
+    if !refs.is_empty() {
+        return json!({ "references": refs });
+    }
+    let data = lang::MapData::default();
+    let (v, ds) = lang::Scope::new(&data, dir.to_path_buf())
+        .pure_only(true)
+        .eval(e, &Type::Dynamic);
+    if ds.has_errors() || !v.is_wholly_known() {
+        return json!({});
+    }
+    let (plain, _) = v.unmark_deep();
+    match value::json::to_json(&plain) {
+        Ok(j) => json!({ "constant_value": j }),
+        Err(_) => json!({}),
+    }
+}
+
+fn body_expressions(body: &Body, schema: Option<&Block>, dir: &std::path::Path) -> Json {
+    let mut m = Map::new();
+    for (name, a) in &body.attributes {
+        m.insert(name.clone(), expression(&a.expr, dir));
+    }
+    let mut blocks: BTreeMap<String, Vec<Json>> = BTreeMap::new();
+    for b in &body.blocks {
+        if b.type_name == "dynamic" {
+            continue;
+        }
+        let nested = schema
+            .and_then(|s| s.block_types.get(&b.type_name))
+            .map(|nb| &nb.block);
+        blocks
+            .entry(b.type_name.clone())
+            .or_default()
+            .push(body_expressions(&b.body, nested, dir));
+    }
+    for (k, v) in blocks {
+        m.insert(k, Json::Array(v));
+    }
+    Json::Object(m)
+}
+
+fn module_json(
+    c: &Config,
+    schemas: &BTreeMap<String, Arc<ProviderSchema>>,
+    provider_keys: &mut BTreeMap<String, Json>,
+    prefix: &str,
+) -> Json {
+    let m: &Module = &c.module;
+    let dir = &m.dir;
+    let mut out = Map::new();
+    if !m.outputs.is_empty() {
+        let mut o = Map::new();
+        for (name, decl) in &m.outputs {
+            let mut e = Map::new();
+            if decl.sensitive {
+                e.insert("sensitive".into(), json!(true));
+            }
+            e.insert("expression".into(), expression(&decl.expr, dir));
+            if let Some(d) = &decl.description {
+                e.insert("description".into(), json!(d));
+            }
+            if !decl.depends_on.is_empty() {
+                e.insert(
+                    "depends_on".into(),
+                    Json::Array(
+                        decl.depends_on
+                            .iter()
+                            .flat_map(references)
+                            .map(Json::String)
+                            .collect(),
+                    ),
+                );
+            }
+            o.insert(name.clone(), Json::Object(e));
+        }
+        out.insert("outputs".into(), Json::Object(o));
+    }
+    let mut resources = Vec::new();
+    for (mode, map) in [
+        ("managed", &m.managed_resources),
+        ("data", &m.data_resources),
+    ] {
+        for r in map.values() {
+            let local = r
+                .provider
+                .as_ref()
+                .map(|p| p.name.clone())
+                .unwrap_or_else(|| engine::model::implied_provider_local(&r.type_name).to_string());
+            let alias = r.provider.as_ref().and_then(|p| p.alias.clone());
+            let source = engine::model::provider_source(m, &local);
+            let key = match &alias {
+                Some(a) => format!("{local}.{a}"),
+                None => local.clone(),
+            };
+            let full_key = if prefix.is_empty() {
+                key.clone()
+            } else {
+                format!("{prefix}:{key}")
+            };
+            provider_keys.entry(full_key.clone()).or_insert_with(|| {
+                let mut p = Map::new();
+                p.insert("name".into(), json!(local));
+                p.insert("full_name".into(), json!(source));
+                if let Some(a) = &alias {
+                    p.insert("alias".into(), json!(a));
+                }
+                Json::Object(p)
+            });
+            let schema = schemas.get(&source).and_then(|s| {
+                if mode == "data" {
+                    s.data_sources.get(&r.type_name)
+                } else {
+                    s.resource_types.get(&r.type_name)
+                }
+            });
+            let mut e = Map::new();
+            let addr = if mode == "data" {
+                format!("data.{}.{}", r.type_name, r.name)
+            } else {
+                format!("{}.{}", r.type_name, r.name)
+            };
+            e.insert("address".into(), json!(addr));
+            e.insert("mode".into(), json!(mode));
+            e.insert("type".into(), json!(r.type_name));
+            e.insert("name".into(), json!(r.name));
+            e.insert("provider_config_key".into(), json!(full_key));
+            e.insert(
+                "expressions".into(),
+                body_expressions(&r.config, schema.map(|s| &s.block), dir),
+            );
+            e.insert(
+                "schema_version".into(),
+                json!(schema.map(|s| s.version).unwrap_or(0)),
+            );
+            if let Some(c) = &r.count {
+                e.insert("count_expression".into(), expression(c, dir));
+            }
+            if let Some(f) = &r.for_each {
+                e.insert("for_each_expression".into(), expression(f, dir));
+            }
+            if !r.depends_on.is_empty() {
+                e.insert(
+                    "depends_on".into(),
+                    Json::Array(
+                        r.depends_on
+                            .iter()
+                            .flat_map(references)
+                            .map(Json::String)
+                            .collect(),
+                    ),
+                );
+            }
+            resources.push(Json::Object(e));
+        }
+    }
+    if !resources.is_empty() {
+        out.insert("resources".into(), Json::Array(resources));
+    }
+    if !m.module_calls.is_empty() {
+        let mut calls = Map::new();
+        for (name, call) in &m.module_calls {
+            let mut e = Map::new();
+            e.insert("source".into(), json!(call.source));
+            let mut exprs = Map::new();
+            for (an, a) in &call.config.attributes {
+                exprs.insert(an.clone(), expression(&a.expr, dir));
+            }
+            e.insert("expressions".into(), Json::Object(exprs));
+            if let Some(c) = &call.count {
+                e.insert("count_expression".into(), expression(c, dir));
+            }
+            if let Some(f) = &call.for_each {
+                e.insert("for_each_expression".into(), expression(f, dir));
+            }
+            if let Some(child) = c.children.get(name) {
+                let p = if prefix.is_empty() {
+                    name.clone()
+                } else {
+                    format!("{prefix}.{name}")
+                };
+                e.insert(
+                    "module".into(),
+                    module_json(child, schemas, provider_keys, &p),
+                );
+            }
+            calls.insert(name.clone(), Json::Object(e));
+        }
+        out.insert("module_calls".into(), Json::Object(calls));
+    }
+    if !m.variables.is_empty() {
+        let mut vars = Map::new();
+        for (name, v) in &m.variables {
+            let mut e = Map::new();
+            if let Some(d) = &v.default {
+                if let Some(cv) = expression(d, dir).get("constant_value") {
+                    e.insert("default".into(), cv.clone());
+                }
+            }
+            if let Some(d) = &v.description {
+                e.insert("description".into(), json!(d));
+            }
+            if v.sensitive {
+                e.insert("sensitive".into(), json!(true));
+            }
+            vars.insert(name.clone(), Json::Object(e));
+        }
+        out.insert("variables".into(), Json::Object(vars));
+    }
+    Json::Object(out)
+}
+
+/// The whole `configuration` object.
+pub fn configuration(c: &Config, schemas: &BTreeMap<String, Arc<ProviderSchema>>) -> Json {
+    let mut keys = BTreeMap::new();
+    let root = module_json(c, schemas, &mut keys, "");
+    // Provider blocks in the root module add their expressions.
+    for (key, pc) in &c.module.provider_configs {
+        let local = pc.name.clone();
+        let entry = keys.entry(key.clone()).or_insert_with(|| {
+            json!({ "name": local, "full_name": engine::model::provider_source(&c.module, &pc.name) })
+        });
+        let schema = schemas
+            .get(&engine::model::provider_source(&c.module, &pc.name))
+            .map(|s| &s.provider);
+        let ex = body_expressions(&pc.config, schema, &c.module.dir);
+        if let (Json::Object(e), Json::Object(x)) = (entry, ex) {
+            if !x.is_empty() {
+                e.insert("expressions".into(), Json::Object(x));
+            }
+        }
+    }
+    json!({ "provider_config": Json::Object(keys.into_iter().collect()), "root_module": root })
+}
+
+/// `relevant_attributes`: resource attributes that outputs and other resources refer to.
+pub fn relevant_attributes(c: &Config) -> Json {
+    let mut out: Vec<(String, Vec<String>)> = Vec::new();
+    let mut add = |e: &Expr| {
+        for (root, steps, _) in e.references() {
+            if matches!(
+                root,
+                "var"
+                    | "local"
+                    | "count"
+                    | "each"
+                    | "path"
+                    | "terraform"
+                    | "self"
+                    | "module"
+                    | "data"
+            ) {
+                continue;
+            }
+            let Some(Traverser::Attr { name, .. }) = steps.first() else {
+                continue;
+            };
+            let mut rest = &steps[1..];
+            if matches!(rest.first(), Some(Traverser::Index { .. })) {
+                rest = &rest[1..];
+            }
+            if let Some(Traverser::Attr { name: attr, .. }) = rest.first() {
+                let item = (format!("{root}.{name}"), vec![attr.clone()]);
+                if !out.contains(&item) {
+                    out.push(item);
+                }
+            }
+        }
+    };
+    for o in c.module.outputs.values() {
+        add(&o.expr);
+    }
+    for r in c
+        .module
+        .managed_resources
+        .values()
+        .chain(c.module.data_resources.values())
+    {
+        for a in r.config.attributes.values() {
+            add(&a.expr);
+        }
+    }
+    out.sort();
+    Json::Array(
+        out.into_iter()
+            .map(|(r, a)| json!({ "resource": r, "attribute": a }))
+            .collect(),
+    )
+}

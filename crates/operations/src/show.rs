@@ -1,0 +1,234 @@
+//! `show` and `state show`: human and `-json` renderings of a saved plan, the current state,
+//! or one resource instance.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use plans::show::StateResource;
+use plans::Plan;
+use providers::schema::ProviderSchema;
+use serde_json::{json, Value as Json};
+use states::{ResourceMode, State};
+
+use crate::{Factory, Failure, Stack, TERRAFORM_VERSION};
+
+/// Loads the schemas of the providers a state uses (for human rendering of attributes).
+fn schemas_for(
+    stack: &Stack,
+    sources: impl IntoIterator<Item = String>,
+) -> BTreeMap<String, Arc<ProviderSchema>> {
+    let factory = Factory::new(&stack.dir);
+    let mut out = BTreeMap::new();
+    for src in sources {
+        if out.contains_key(&src) {
+            continue;
+        }
+        if let Ok(p) = engine::ProviderFactory::start(&factory, &src) {
+            if let Ok((s, _)) = p.get_schema() {
+                out.insert(src.clone(), Arc::new(s));
+            }
+            p.close();
+        }
+    }
+    out
+}
+
+fn state_sources(state: &State) -> Vec<String> {
+    let mut v: Vec<String> = state
+        .resources()
+        .map(|(_, r)| engine::walk::parse_provider_source(&r.provider))
+        .collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
+/// The values representation of a state (`show -json` of state, and `prior_state`).
+pub fn state_values(state: &State) -> Json {
+    let outputs: Vec<(String, bool, Json, Json)> = state
+        .outputs
+        .iter()
+        .map(|(n, o)| {
+            (
+                n.clone(),
+                o.sensitive,
+                o.value.to_value(),
+                o.type_json.to_value(),
+            )
+        })
+        .collect();
+    let mut resources = Vec::new();
+    for (saddr, res) in state.resources() {
+        for (k, obj) in res.objects() {
+            let inst = engine::walk::addr_key(&k.key);
+            let mut address = String::new();
+            if !saddr.module.is_empty() {
+                address.push_str(&saddr.module);
+                address.push('.');
+            }
+            if saddr.mode == ResourceMode::Data {
+                address.push_str("data.");
+            }
+            address.push_str(&format!("{}.{}", saddr.type_name, saddr.name));
+            if let Some(ik) = &inst {
+                address.push_str(&ik.to_string());
+            }
+            resources.push(StateResource {
+                module: saddr.module.clone(),
+                address,
+                mode: saddr.mode.as_str(),
+                type_name: &saddr.type_name,
+                name: &saddr.name,
+                index: inst.map(|ik| match ik {
+                    addrs::InstanceKey::Int(i) => json!(i),
+                    addrs::InstanceKey::Str(s) => json!(&*s),
+                }),
+                provider_name: engine::walk::parse_provider_source(&res.provider),
+                schema_version: obj.schema_version,
+                attributes: obj
+                    .attributes
+                    .as_ref()
+                    .map(|a| a.to_value())
+                    .unwrap_or(json!({})),
+                sensitive_paths: obj
+                    .sensitive_attributes
+                    .as_ref()
+                    .map(|s| s.to_value())
+                    .unwrap_or(json!([])),
+                depends_on: obj.dependencies.clone(),
+                tainted: obj.status == states::ObjectStatus::Tainted,
+                deposed: k.deposed.clone(),
+            });
+        }
+    }
+    plans::show::state_values(&outputs, resources)
+}
+
+/// `show` of a saved plan.
+pub fn plan(stack: &mut Stack, plan: &Plan, json: bool, color: bool) -> Result<String, Failure> {
+    let loaded = crate::load_config(&stack.dir)?;
+    let mut sources: Vec<String> = plan
+        .resource_changes
+        .iter()
+        .map(|c| c.provider_name.clone())
+        .collect();
+    sources.sort();
+    sources.dedup();
+    let schemas = schemas_for(stack, sources);
+    if json {
+        let ws = stack.workspace()?;
+        let prior = stack.current_state(&ws)?;
+        let doc = plan_json(plan, &prior, &loaded.config, &schemas);
+        return Ok(format!(
+            "{}\n",
+            serde_json::to_string(&doc).unwrap_or_default()
+        ));
+    }
+    let lookup = crate::schema_lookup(&schemas);
+    Ok(plans::render::render_plan(
+        plan,
+        &lookup,
+        plans::render::RenderOptions { color },
+    ))
+}
+
+/// The full `show -json` document of a plan.
+pub fn plan_json(
+    plan: &Plan,
+    prior: &State,
+    cfg: &config::Config,
+    schemas: &BTreeMap<String, Arc<ProviderSchema>>,
+) -> Json {
+    // Terraform's prior_state is the refreshed state plus the root outputs known at plan time.
+    let mut prior_vals = state_values(prior);
+    let mut outs = serde_json::Map::new();
+    for o in &plan.output_changes {
+        if o.action == plans::Action::Delete || !o.after.is_wholly_known() {
+            continue;
+        }
+        let (plain, _) = o.after.clone().unmark_deep();
+        outs.insert(
+            o.name.clone(),
+            json!({
+                "sensitive": o.sensitive,
+                "value": value::json::to_json(&plain).unwrap_or(Json::Null),
+                "type": value::json::type_to_json(&plain.ty()),
+            }),
+        );
+    }
+    if let Json::Object(m) = &mut prior_vals {
+        if outs.is_empty() {
+            m.remove("outputs");
+        } else {
+            let root = m.remove("root_module");
+            m.insert("outputs".into(), Json::Object(outs));
+            if let Some(r) = root {
+                m.insert("root_module".into(), r);
+            }
+        }
+    }
+    let prior_doc = json!({
+        "format_version": plans::show::STATE_FORMAT_VERSION,
+        "terraform_version": TERRAFORM_VERSION,
+        "values": prior_vals,
+    });
+    plans::show::plan_document(
+        plan,
+        TERRAFORM_VERSION,
+        Some(prior_doc),
+        crate::config_json::configuration(cfg, schemas),
+        crate::config_json::relevant_attributes(cfg),
+    )
+}
+
+/// `show` of the current state.
+pub fn state(stack: &mut Stack, state: &State, json: bool, color: bool) -> Result<String, Failure> {
+    if json {
+        if state.resource_count() == 0 && state.outputs.is_empty() {
+            return Ok("{\"format_version\":\"1.0\"}\n".into());
+        }
+        let doc = json!({
+            "format_version": plans::show::STATE_FORMAT_VERSION,
+            "terraform_version": state.terraform_version,
+            "values": state_values(state),
+        });
+        return Ok(format!(
+            "{}\n",
+            serde_json::to_string(&doc).unwrap_or_default()
+        ));
+    }
+    if state.resource_count() == 0 && state.outputs.is_empty() {
+        return Ok("No state.\n".into());
+    }
+    let schemas = schemas_for(stack, state_sources(state));
+    let lookup = crate::schema_lookup(&schemas);
+    Ok(plans::render::render_state(
+        state,
+        &lookup,
+        plans::render::RenderOptions { color },
+    ))
+}
+
+/// `state show ADDR`.
+pub fn state_resource(
+    stack: &mut Stack,
+    state: &State,
+    addr: &str,
+    color: bool,
+) -> Result<String, Failure> {
+    let target = addrs::parse_target(addr).map_err(|e| {
+        Failure::new(
+            "Error parsing instance address",
+            format!("{}: {}", e.summary, e.detail),
+        )
+    })?;
+    let schemas = schemas_for(stack, state_sources(state));
+    let lookup = crate::schema_lookup(&schemas);
+    match plans::render::render_state_instance(state, &target, &lookup, plans::render::RenderOptions { color }) {
+        Some(s) => Ok(s),
+        None => Err(Failure::new(
+            "No instance found for the given address!",
+            "This command requires that the address references one specific instance.\nTo view the available instances, use \"terraform state list\". Please modify \nthe address to reference a specific instance.",
+        )),
+    }
+}
