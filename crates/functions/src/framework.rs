@@ -381,7 +381,4 @@ fn refine_not_null(v: Value) -> Value {
     inner.mark(m)
 }
 
-/// Marks every value inside `v` carries, at any depth.
-pub(crate) fn deep_marks(v: &Value) -> Marks {
-    v.clone().unmark_deep().1
-}
+
