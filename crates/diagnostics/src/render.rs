@@ -247,12 +247,12 @@ pub fn render(d: &Diagnostic, sources: &Sources, opts: RenderOptions) -> String 
     }
     if !d.detail.is_empty() {
         body.push(String::new());
-        // Terraform wraps details to the terminal width (78 when unknown) in both forms; the
-        // boxed form loses two columns to its "│ " prefix.
+        // Terraform wraps details one column short of the terminal width (78 when unknown);
+        // the boxed form loses two more columns to its "│ " prefix.
         if opts.color {
             body.extend(wrap(&d.detail, opts.width.saturating_sub(3)));
         } else {
-            body.extend(wrap(&d.detail, opts.width));
+            body.extend(wrap(&d.detail, opts.width.saturating_sub(1)));
         }
     }
     let mut out = String::new();

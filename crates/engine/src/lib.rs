@@ -225,10 +225,15 @@ pub fn plan(
         }
     }
     let output_changes = w.output_changes();
-    let variables = opts
-        .variables
+    // Terraform records every root variable's final value, defaults included.
+    let variables = w
+        .store
+        .vars
+        .read()
+        .expect("store")
         .iter()
-        .map(|(k, v)| (k.clone(), v.value.clone()))
+        .filter(|((mi, _), _)| mi.is_root())
+        .map(|((_, k), v)| (k.clone(), v.clone()))
         .collect();
     let plan = Plan {
         mode: opts.mode,

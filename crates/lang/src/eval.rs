@@ -717,6 +717,9 @@ impl<'s, 'a> Evaluator<'s, 'a> {
         range: &SourceRange,
         diags: &mut Diagnostics,
     ) -> Value {
+        if !self.scope.functions {
+            return unknown_dyn();
+        }
         match name {
             "try" | "core::try" => return self.try_fn(args, range, diags),
             "can" | "core::can" => return self.can_fn(args, range, diags),

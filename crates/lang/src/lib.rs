@@ -94,6 +94,9 @@ pub struct Scope<'a> {
     pub plan_timestamp: Option<DateTime<Utc>>,
     /// Console mode allows `type()`.
     pub console: bool,
+    /// Without functions every call is an unknown value: the static view of an expression
+    /// that Terraform's JSON configuration uses for `constant_value`.
+    pub functions: bool,
 }
 
 impl<'a> Scope<'a> {
@@ -104,7 +107,14 @@ impl<'a> Scope<'a> {
             pure_only: false,
             plan_timestamp: None,
             console: false,
+            functions: true,
         }
+    }
+
+    /// Evaluates calls as unknown values instead of calling anything.
+    pub fn without_functions(mut self) -> Self {
+        self.functions = false;
+        self
     }
 
     pub fn pure_only(mut self, pure: bool) -> Self {
@@ -159,6 +169,7 @@ pub fn console_eval(src: &str, scope: &Scope) -> Result<String, Diagnostics> {
         pure_only: scope.pure_only,
         plan_timestamp: scope.plan_timestamp,
         console: true,
+        functions: scope.functions,
     };
     let mut diags = Diagnostics::new();
     let v = eval::Evaluator::new(&console_scope).eval(&expr, &mut diags);

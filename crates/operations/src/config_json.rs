@@ -99,7 +99,7 @@ pub fn expression(e: &Expr, dir: &std::path::Path) -> Json {
     }
     let data = lang::MapData::default();
     let (v, ds) = lang::Scope::new(&data, dir.to_path_buf())
-        .pure_only(true)
+        .without_functions()
         .eval(e, &Type::Dynamic);
     if ds.has_errors() || !v.is_wholly_known() {
         return json!({});
@@ -200,6 +200,9 @@ fn module_json(
                 if let Some(a) = &alias {
                     p.insert("alias".into(), json!(a));
                 }
+                if !prefix.is_empty() {
+                    p.insert("module_address".into(), json!(prefix));
+                }
                 Json::Object(p)
             });
             let schema = schemas.get(&source).and_then(|s| {
@@ -228,11 +231,17 @@ fn module_json(
                 "schema_version".into(),
                 json!(schema.map(|s| s.version).unwrap_or(0)),
             );
-            if let Some(c) = &r.count {
-                e.insert("count_expression".into(), expression(c, dir));
+            if let Some(x) = r.count.as_ref().map(|x| expression(x, dir)) {
+                // Terraform leaves out an expression with neither value nor references.
+                if x.as_object().is_some_and(|o| !o.is_empty()) {
+                    e.insert("count_expression".into(), x);
+                }
             }
-            if let Some(f) = &r.for_each {
-                e.insert("for_each_expression".into(), expression(f, dir));
+            if let Some(x) = r.for_each.as_ref().map(|x| expression(x, dir)) {
+                // Terraform leaves out an expression with neither value nor references.
+                if x.as_object().is_some_and(|o| !o.is_empty()) {
+                    e.insert("for_each_expression".into(), x);
+                }
             }
             if !r.depends_on.is_empty() {
                 e.insert(
@@ -270,9 +279,9 @@ fn module_json(
             }
             if let Some(child) = c.children.get(name) {
                 let p = if prefix.is_empty() {
-                    name.clone()
+                    format!("module.{name}")
                 } else {
-                    format!("{prefix}.{name}")
+                    format!("{prefix}.module.{name}")
                 };
                 e.insert(
                     "module".into(),
@@ -328,54 +337,172 @@ pub fn configuration(c: &Config, schemas: &BTreeMap<String, Arc<ProviderSchema>>
     json!({ "provider_config": Json::Object(keys.into_iter().collect()), "root_module": root })
 }
 
-/// `relevant_attributes`: resource attributes that outputs and other resources refer to.
-pub fn relevant_attributes(c: &Config) -> Json {
-    let mut out: Vec<(String, Vec<String>)> = Vec::new();
-    let mut add = |e: &Expr| {
+/// Every expression of a body, nested blocks included.
+fn body_exprs<'a>(body: &'a Body, out: &mut Vec<&'a Expr>) {
+    out.extend(body.attributes.values().map(|a| &a.expr));
+    for b in &body.blocks {
+        body_exprs(&b.body, out);
+    }
+}
+
+fn instance_key(k: &value::Value) -> Option<addrs::InstanceKey> {
+    match k {
+        value::Value::String(s) => Some(addrs::InstanceKey::Str(s.as_str().into())),
+        value::Value::Number(n) => n.to_i64().map(addrs::InstanceKey::Int),
+        _ => None,
+    }
+}
+
+/// The config module of a module instance path.
+fn config_at<'a>(c: &'a Config, mi: &addrs::ModuleInstance) -> Option<&'a Config> {
+    mi.0.iter()
+        .try_fold(c, |c, step| c.children.get(&*step.name))
+}
+
+/// `relevant_attributes`: the resource attributes that the plan's changes (changed resources,
+/// changed outputs) depend on, followed through locals, module inputs and module outputs, as
+/// Terraform's global reference analysis does. Terraform also analyses the outputs of every
+/// module instance that changes; that is approximated by the module instances that hold a
+/// changed resource.
+pub fn relevant_attributes(c: &Config, plan: &plans::Plan) -> Json {
+    use addrs::ModuleInstance;
+    let mut work: Vec<(ModuleInstance, &Expr)> = Vec::new();
+    let mut module_instances: Vec<ModuleInstance> = Vec::new();
+    for ch in &plan.resource_changes {
+        if ch.action == plans::Action::NoOp {
+            continue;
+        }
+        let mi = match ch.module_address.as_deref().map(addrs::parse_target) {
+            Some(Ok(addrs::Target::Module(mi))) => mi,
+            _ => ModuleInstance::root(),
+        };
+        let Some(mc) = config_at(c, &mi) else { continue };
+        let key = format!("{}.{}", ch.type_name, ch.name);
+        let res = if ch.mode == "data" {
+            mc.module.data_resources.get(&key)
+        } else {
+            mc.module.managed_resources.get(&key)
+        };
+        if let Some(r) = res {
+            let mut es = Vec::new();
+            body_exprs(&r.config, &mut es);
+            work.extend(es.into_iter().map(|e| (mi.clone(), e)));
+        }
+        if !mi.is_root() && !module_instances.contains(&mi) {
+            module_instances.push(mi);
+        }
+    }
+    for o in &plan.output_changes {
+        if o.action == plans::Action::NoOp {
+            continue;
+        }
+        if let Some(out) = c.module.outputs.get(&o.name) {
+            work.push((ModuleInstance::root(), &out.expr));
+        }
+    }
+    for mi in &module_instances {
+        if let Some(mc) = config_at(c, mi) {
+            work.extend(mc.module.outputs.values().map(|o| (mi.clone(), &o.expr)));
+        }
+    }
+    let mut seen: std::collections::HashSet<(String, *const Expr)> = Default::default();
+    let mut out: Vec<(String, Json)> = Vec::new();
+    while let Some((mi, e)) = work.pop() {
+        if !seen.insert((mi.to_string(), e as *const Expr)) {
+            continue;
+        }
+        let Some(mc) = config_at(c, &mi) else { continue };
         for (root, steps, _) in e.references() {
-            if matches!(
-                root,
-                "var"
-                    | "local"
-                    | "count"
-                    | "each"
-                    | "path"
-                    | "terraform"
-                    | "self"
-                    | "module"
-                    | "data"
-            ) {
-                continue;
-            }
-            let Some(Traverser::Attr { name, .. }) = steps.first() else {
-                continue;
+            let attr = |i: usize| match steps.get(i) {
+                Some(Traverser::Attr { name, .. }) => Some(name.as_str()),
+                _ => None,
             };
-            let mut rest = &steps[1..];
-            if matches!(rest.first(), Some(Traverser::Index { .. })) {
-                rest = &rest[1..];
-            }
-            if let Some(Traverser::Attr { name: attr, .. }) = rest.first() {
-                let item = (format!("{root}.{name}"), vec![attr.clone()]);
-                if !out.contains(&item) {
-                    out.push(item);
+            match root {
+                "var" => {
+                    let (Some(name), Some(last)) = (attr(0), mi.0.last()) else { continue };
+                    let parent = ModuleInstance(mi.0[..mi.0.len() - 1].to_vec());
+                    if let Some(a) = config_at(c, &parent)
+                        .and_then(|pc| pc.module.module_calls.get(&*last.name))
+                        .and_then(|call| call.config.attributes.get(name))
+                    {
+                        work.push((parent, &a.expr));
+                    }
+                }
+                "local" => {
+                    if let Some(l) = attr(0).and_then(|n| mc.module.locals.get(n)) {
+                        work.push((mi.clone(), &l.expr));
+                    }
+                }
+                "module" => {
+                    let Some(name) = attr(0) else { continue };
+                    let (key, next) = match steps.get(1) {
+                        Some(Traverser::Index { key, .. }) => (Some(key), 2),
+                        _ => (None, 1),
+                    };
+                    let key = key.and_then(instance_key);
+                    let child = mi.child(name, key);
+                    let Some(cc) = config_at(c, &child) else { continue };
+                    match attr(next).and_then(|o| cc.module.outputs.get(o)) {
+                        Some(o) => work.push((child, &o.expr)),
+                        None => work.extend(
+                            cc.module.outputs.values().map(|o| (child.clone(), &o.expr)),
+                        ),
+                    }
+                }
+                "count" | "each" | "path" | "terraform" | "self" => {}
+                _ => {
+                    let (mode_prefix, type_name, name, mut i) = if root == "data" {
+                        match (attr(0), attr(1)) {
+                            (Some(t), Some(n)) => ("data.", t, n, 2),
+                            _ => continue,
+                        }
+                    } else {
+                        match attr(0) {
+                            Some(n) => ("", root, n, 1),
+                            None => continue,
+                        }
+                    };
+                    let mut addr = if mi.is_root() {
+                        String::new()
+                    } else {
+                        format!("{mi}.")
+                    };
+                    addr.push_str(&format!("{mode_prefix}{type_name}.{name}"));
+                    if let Some(Traverser::Index { key, .. }) = steps.get(i) {
+                        if let Some(k) = instance_key(key) {
+                            addr.push_str(&k.to_string());
+                        }
+                        i += 1;
+                    }
+                    let path: Vec<Json> = steps[i..]
+                        .iter()
+                        .map(|s| match s {
+                            Traverser::Attr { name, .. } => json!(name),
+                            Traverser::Index { key, .. } => {
+                                value::json::to_json(key).unwrap_or(Json::Null)
+                            }
+                        })
+                        .collect();
+                    let item = (addr, Json::Array(path));
+                    if !out.contains(&item) {
+                        out.push(item);
+                    }
+                    let key = format!("{type_name}.{name}");
+                    let res = if root == "data" {
+                        mc.module.data_resources.get(&key)
+                    } else {
+                        mc.module.managed_resources.get(&key)
+                    };
+                    if let Some(r) = res {
+                        let mut es = Vec::new();
+                        body_exprs(&r.config, &mut es);
+                        work.extend(es.into_iter().map(|e| (mi.clone(), e)));
+                    }
                 }
             }
         }
-    };
-    for o in c.module.outputs.values() {
-        add(&o.expr);
     }
-    for r in c
-        .module
-        .managed_resources
-        .values()
-        .chain(c.module.data_resources.values())
-    {
-        for a in r.config.attributes.values() {
-            add(&a.expr);
-        }
-    }
-    out.sort();
+    out.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.to_string().cmp(&b.1.to_string())));
     Json::Array(
         out.into_iter()
             .map(|(r, a)| json!({ "resource": r, "attribute": a }))

@@ -43,8 +43,29 @@ fn state_sources(state: &State) -> Vec<String> {
     v
 }
 
+/// Re-encodes stored attributes as Terraform's JSON views do: decoded with the schema, then
+/// written with each value's own type, so `dynamic` attributes lose their `{"value","type"}`
+/// storage wrapper. Without a schema the stored JSON is kept.
+fn view_attributes(
+    stored: Json,
+    schemas: &BTreeMap<String, Arc<ProviderSchema>>,
+    provider: &str,
+    mode: ResourceMode,
+    type_name: &str,
+) -> Json {
+    let lookup = crate::schema_lookup(schemas);
+    let mode = if mode == ResourceMode::Data { "data" } else { "managed" };
+    let Some(block) = lookup(provider, mode, type_name) else {
+        return stored;
+    };
+    value::json::from_json(&stored, &block.implied_type())
+        .ok()
+        .and_then(|v| value::json::to_json(&v).ok())
+        .unwrap_or(stored)
+}
+
 /// The values representation of a state (`show -json` of state, and `prior_state`).
-pub fn state_values(state: &State) -> Json {
+pub fn state_values(state: &State, schemas: &BTreeMap<String, Arc<ProviderSchema>>) -> Json {
     let outputs: Vec<(String, bool, Json, Json)> = state
         .outputs
         .iter()
@@ -73,6 +94,17 @@ pub fn state_values(state: &State) -> Json {
             if let Some(ik) = &inst {
                 address.push_str(&ik.to_string());
             }
+            let provider_name = engine::walk::parse_provider_source(&res.provider);
+            let attributes = view_attributes(
+                obj.attributes
+                    .as_ref()
+                    .map(|a| a.to_value())
+                    .unwrap_or(json!({})),
+                schemas,
+                &provider_name,
+                saddr.mode,
+                &saddr.type_name,
+            );
             resources.push(StateResource {
                 module: saddr.module.clone(),
                 address,
@@ -83,13 +115,9 @@ pub fn state_values(state: &State) -> Json {
                     addrs::InstanceKey::Int(i) => json!(i),
                     addrs::InstanceKey::Str(s) => json!(&*s),
                 }),
-                provider_name: engine::walk::parse_provider_source(&res.provider),
+                provider_name,
                 schema_version: obj.schema_version,
-                attributes: obj
-                    .attributes
-                    .as_ref()
-                    .map(|a| a.to_value())
-                    .unwrap_or(json!({})),
+                attributes,
                 sensitive_paths: obj
                     .sensitive_attributes
                     .as_ref()
@@ -107,17 +135,20 @@ pub fn state_values(state: &State) -> Json {
 /// `show` of a saved plan.
 pub fn plan(stack: &mut Stack, plan: &Plan, json: bool, color: bool) -> Result<String, Failure> {
     let loaded = crate::load_config(&stack.dir)?;
+    let ws = stack.workspace()?;
+    let mut prior = stack.current_state(&ws)?;
+    // The plan's prior state is the one it was made from: moves already applied.
+    let _ = engine::refactor::apply_moves(&loaded.config.module, &mut prior);
     let mut sources: Vec<String> = plan
         .resource_changes
         .iter()
         .map(|c| c.provider_name.clone())
+        .chain(state_sources(&prior))
         .collect();
     sources.sort();
     sources.dedup();
     let schemas = schemas_for(stack, sources);
     if json {
-        let ws = stack.workspace()?;
-        let prior = stack.current_state(&ws)?;
         let doc = plan_json(plan, &prior, &loaded.config, &schemas);
         return Ok(format!(
             "{}\n",
@@ -139,9 +170,16 @@ pub fn plan_json(
     cfg: &config::Config,
     schemas: &BTreeMap<String, Arc<ProviderSchema>>,
 ) -> Json {
-    // Terraform's prior_state is the refreshed state plus the root outputs known at plan time.
-    let mut prior_vals = state_values(prior);
-    let mut outs = serde_json::Map::new();
+    // Terraform's prior_state is the refreshed state whose root outputs are overlaid with
+    // the values known at plan time (unknown and deleted outputs keep their prior value).
+    let mut prior_vals = state_values(prior, schemas);
+    let mut outs = match &mut prior_vals {
+        Json::Object(m) => match m.remove("outputs") {
+            Some(Json::Object(o)) => o,
+            _ => serde_json::Map::new(),
+        },
+        _ => serde_json::Map::new(),
+    };
     for o in &plan.output_changes {
         if o.action == plans::Action::Delete || !o.after.is_wholly_known() {
             continue;
@@ -156,28 +194,32 @@ pub fn plan_json(
             }),
         );
     }
+    let mut has_resources = false;
     if let Json::Object(m) = &mut prior_vals {
-        if outs.is_empty() {
-            m.remove("outputs");
-        } else {
-            let root = m.remove("root_module");
-            m.insert("outputs".into(), Json::Object(outs));
-            if let Some(r) = root {
-                m.insert("root_module".into(), r);
-            }
+        let root = m.remove("root_module");
+        has_resources = root.as_ref().is_some_and(|r| {
+            r.get("resources").is_some() || r.get("child_modules").is_some()
+        });
+        if !outs.is_empty() {
+            m.insert("outputs".into(), Json::Object(outs.clone()));
+        }
+        if let Some(r) = root {
+            m.insert("root_module".into(), r);
         }
     }
-    let prior_doc = json!({
-        "format_version": plans::show::STATE_FORMAT_VERSION,
-        "terraform_version": TERRAFORM_VERSION,
-        "values": prior_vals,
+    let prior_doc = (has_resources || !outs.is_empty()).then(|| {
+        json!({
+            "format_version": plans::show::STATE_FORMAT_VERSION,
+            "terraform_version": TERRAFORM_VERSION,
+            "values": prior_vals,
+        })
     });
     plans::show::plan_document(
         plan,
         TERRAFORM_VERSION,
-        Some(prior_doc),
+        prior_doc,
         crate::config_json::configuration(cfg, schemas),
-        crate::config_json::relevant_attributes(cfg),
+        crate::config_json::relevant_attributes(cfg, plan),
     )
 }
 
@@ -187,10 +229,11 @@ pub fn state(stack: &mut Stack, state: &State, json: bool, color: bool) -> Resul
         if state.resource_count() == 0 && state.outputs.is_empty() {
             return Ok("{\"format_version\":\"1.0\"}\n".into());
         }
+        let schemas = schemas_for(stack, state_sources(state));
         let doc = json!({
             "format_version": plans::show::STATE_FORMAT_VERSION,
             "terraform_version": state.terraform_version,
-            "values": state_values(state),
+            "values": state_values(state, &schemas),
         });
         return Ok(format!(
             "{}\n",

@@ -184,7 +184,11 @@ impl Plan {
     pub fn has_changes(&self) -> bool {
         self.resource_changes
             .iter()
-            .any(|c| !matches!(c.action, Action::NoOp | Action::Read))
+            .any(|c| {
+                !matches!(c.action, Action::NoOp | Action::Read)
+                    || c.previous_address.is_some()
+                    || c.importing_id.is_some()
+            })
             || self.output_changes.iter().any(|c| c.action != Action::NoOp)
     }
 }

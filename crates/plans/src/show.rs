@@ -258,14 +258,18 @@ fn output_change_json(o: &crate::OutputChange) -> Json {
     if let Some(a) = omit_unknowns(&o.after) {
         e.insert("after".into(), a);
     }
-    e.insert("after_unknown".into(), unknown_as_bool(&o.after));
-    let (bs, as_) = if o.sensitive {
-        (json!(true), json!(true))
-    } else {
-        (sensitive_tree(&o.before), sensitive_tree(&o.after))
-    };
-    e.insert("before_sensitive".into(), bs);
-    e.insert("after_sensitive".into(), as_);
+    // Terraform reports a wholly known output as plainly "not unknown", and output
+    // sensitivity only as the declared flag.
+    e.insert(
+        "after_unknown".into(),
+        if o.after.is_wholly_known() {
+            json!(false)
+        } else {
+            unknown_as_bool(&o.after)
+        },
+    );
+    e.insert("before_sensitive".into(), json!(o.sensitive));
+    e.insert("after_sensitive".into(), json!(o.sensitive));
     Json::Object(e)
 }
 

@@ -207,12 +207,11 @@ fn encode(v: &Value, ty: &Type, path: &mut Vec<PathStep>) -> Result<serde_json::
     }
     if let Type::Dynamic = ty {
         let actual = v.ty();
-        // A null of unknown type has the type `dynamic` itself: recursing would never end.
-        let inner = if actual == Type::Dynamic {
-            J::Null
-        } else {
-            encode(v, &actual, path)?
-        };
+        // A null of unknown type is written bare, as cty does (and recursing would never end).
+        if actual == Type::Dynamic {
+            return Ok(J::Null);
+        }
+        let inner = encode(v, &actual, path)?;
         let mut m = serde_json::Map::new();
         m.insert("value".into(), inner);
         m.insert("type".into(), type_to_json(&actual));

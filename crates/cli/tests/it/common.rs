@@ -61,14 +61,42 @@ pub fn json(text: &str) -> serde_json::Value {
     v
 }
 
-/// Asserts two JSON documents are equal, printing both pretty when not.
+/// Asserts two JSON documents are equal, listing every differing path and then both documents.
 pub fn assert_json_eq(what: &str, got: &serde_json::Value, want: &serde_json::Value) {
     if got != want {
+        let mut diffs = Vec::new();
+        json_diff("", got, want, &mut diffs);
         panic!(
-            "{what} differs from Terraform's\n--- weir\n{}\n--- terraform\n{}",
+            "{what} differs from Terraform's:\n{}\n--- weir\n{}\n--- terraform\n{}",
+            diffs.join("\n"),
             serde_json::to_string_pretty(got).unwrap(),
             serde_json::to_string_pretty(want).unwrap()
         );
+    }
+}
+
+fn json_diff(path: &str, got: &serde_json::Value, want: &serde_json::Value, out: &mut Vec<String>) {
+    use serde_json::Value as J;
+    match (got, want) {
+        (J::Object(a), J::Object(b)) => {
+            let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+            for k in keys {
+                let p = format!("{path}/{k}");
+                match (a.get(k), b.get(k)) {
+                    (Some(x), Some(y)) => json_diff(&p, x, y, out),
+                    (Some(x), None) => out.push(format!("  {p}: weir has {x}, terraform has nothing")),
+                    (None, Some(y)) => out.push(format!("  {p}: weir has nothing, terraform has {y}")),
+                    (None, None) => {}
+                }
+            }
+        }
+        (J::Array(a), J::Array(b)) if a.len() == b.len() => {
+            for (i, (x, y)) in a.iter().zip(b).enumerate() {
+                json_diff(&format!("{path}/{i}"), x, y, out);
+            }
+        }
+        _ if got != want => out.push(format!("  {path}: weir {got} != terraform {want}")),
+        _ => {}
     }
 }
 
