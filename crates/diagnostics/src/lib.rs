@@ -163,6 +163,12 @@ impl Diagnostic {
         self
     }
 
+    /// Adds the "├── ref is value" lines Terraform prints under the snippet.
+    pub fn with_expression_values(mut self, values: Vec<(String, String)>) -> Self {
+        self.expression_values = values;
+        self
+    }
+
     pub fn with_subject_opt(mut self, subject: Option<SourceRange>) -> Self {
         self.subject = subject;
         self

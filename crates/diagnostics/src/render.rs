@@ -26,10 +26,12 @@ const BOLD: &str = "\x1b[1m";
 const UNDERLINE: &str = "\x1b[4m";
 const RESET: &str = "\x1b[0m";
 
-/// Finds the nearest enclosing block header for `range`, as HCL's context string ("resource
-/// \"a\" \"b\"", "locals", ...). Works on source text so it needs no parsed tree.
+/// The header of the top-level block that encloses the byte just before `range`, as HCL's
+/// context string ("resource \"a\" \"b\"", "locals", ...). Terraform asks for the byte before
+/// the range, so a range that starts a block (a resource's declaration) has no context. Works
+/// on source text so it needs no parsed tree.
 pub fn context_string(src: &str, range: &SourceRange) -> Option<String> {
-    let target = range.start.byte as usize;
+    let target = (range.start.byte as usize).checked_sub(1)?;
     let mut stack: Vec<Option<String>> = Vec::new();
     let mut offset = 0usize;
     for line in src.split_inclusive('\n') {
@@ -56,7 +58,7 @@ pub fn context_string(src: &str, range: &SourceRange) -> Option<String> {
         }
         offset += line.len();
     }
-    stack.into_iter().flatten().next_back()
+    stack.into_iter().next().flatten()
 }
 
 fn count_braces(line: &str) -> (usize, usize) {

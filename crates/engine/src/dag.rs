@@ -195,9 +195,10 @@ where
                 let result = if skip {
                     NodeResult::Skipped
                 } else {
-                    match work(node) {
-                        Outcome::Done => NodeResult::Done,
-                        Outcome::Failed => NodeResult::Failed,
+                    // A panicking node must not leave the other workers waiting for it forever.
+                    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(node))) {
+                        Ok(Outcome::Done) => NodeResult::Done,
+                        Ok(Outcome::Failed) | Err(_) => NodeResult::Failed,
                     }
                 };
                 let mut st = state.lock().expect("walk state");

@@ -87,6 +87,9 @@ pub struct Walker<'a> {
     pub sink: Option<&'a dyn ApplySink>,
     /// Objects deposed during apply (create_before_destroy): instance address → deposed key.
     deposed: Mutex<HashMap<String, (ResourceAddr, ObjectKey, InstanceObject, String)>>,
+    /// Under `-target`: the resources the targets depend on (static module index, mode, key),
+    /// which are planned with them as Terraform does.
+    target_deps: HashSet<(usize, Mode, String)>,
 }
 
 pub fn state_key(k: &Option<InstanceKey>) -> Option<states::InstanceKey> {
@@ -171,6 +174,7 @@ impl<'a> Walker<'a> {
         factory: &'a dyn ProviderFactory,
         phase: Phase,
     ) -> Self {
+        let target_deps = target_dependencies(mods, &graph, &opts.targets);
         let store = Store::default();
         store
             .module_instances
@@ -200,6 +204,7 @@ impl<'a> Walker<'a> {
             planned: HashMap::new(),
             sink: None,
             deposed: Mutex::new(HashMap::new()),
+            target_deps,
         }
     }
 
@@ -318,7 +323,7 @@ impl<'a> Walker<'a> {
     /// Runs one graph node.
     pub fn run_node(&self, n: usize) -> Outcome {
         let kind = self.graph.nodes[n].clone();
-        let ok = match &kind {
+        let run = || match &kind {
             NodeKind::Var { m, name } => self.var_node(*m, name),
             NodeKind::Local { m, name } => self.local_node(*m, name),
             NodeKind::Output { m, name } => self.output_node(*m, name),
@@ -326,6 +331,25 @@ impl<'a> Walker<'a> {
             NodeKind::Provider { key } => self.provider_node(key),
             NodeKind::Resource { m, mode, key } => self.resource_node(n, *m, *mode, key),
             NodeKind::Destroy { m, mode, key } => self.destroy_node(*m, *mode, key),
+        };
+        // A bug in one node becomes a diagnostic naming it, never a hang or a torn walk.
+        let ok = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)) {
+            Ok(ok) => ok,
+            Err(p) => {
+                let msg = p
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_default();
+                self.diag(Diagnostic::error(
+                    "Internal error in weir",
+                    format!(
+                        "Processing {} failed unexpectedly: {msg}. This is a bug in weir; please report it.",
+                        crate::node_name(&kind)
+                    ),
+                ));
+                false
+            }
         };
         if ok {
             Outcome::Done
@@ -494,7 +518,12 @@ impl<'a> Walker<'a> {
         } else {
             msg.unmarked().as_str().unwrap_or("").to_string()
         };
-        self.diag(Diagnostic::error(summary, msg).with_subject(rule.condition.range.clone()));
+        let values = lang::expression_values(&scope, &rule.condition);
+        self.diag(
+            Diagnostic::error(summary, msg)
+                .with_subject(rule.condition.range.clone())
+                .with_expression_values(values),
+        );
         false
     }
 
@@ -654,7 +683,17 @@ impl<'a> Walker<'a> {
     }
 
     fn targeted(&self, inst: &AbsResourceInstance) -> bool {
-        self.opts.targets.is_empty() || self.opts.targets.iter().any(|t| t.contains(inst))
+        if self.opts.targets.is_empty() || self.opts.targets.iter().any(|t| t.contains(inst)) {
+            return true;
+        }
+        let names: Vec<&str> = inst.module.0.iter().map(|s| &*s.name).collect();
+        module_index(self.mods, &names).is_some_and(|m| {
+            self.target_deps.contains(&(
+                m,
+                inst.resource.mode,
+                format!("{}.{}", inst.resource.type_name, inst.resource.name),
+            ))
+        })
     }
 
     /// A resource node: expands the resource in each module instance and plans (or applies)
@@ -1318,8 +1357,9 @@ impl<'a> Walker<'a> {
             None => (prior, private),
         };
         let tainted = prior_obj.is_some_and(|o| o.status == ObjectStatus::Tainted);
-        if self.opts.refresh && !prior.is_null() {
-            prior = self.refresh(ctx, &addr, prior, prior_obj.expect("prior exists"))?;
+        // An imported object was just read by the import itself.
+        if let (true, Some(obj)) = (self.opts.refresh && !prior.is_null(), prior_obj) {
+            prior = self.refresh(ctx, &addr, prior, obj)?;
         }
         if self.opts.mode == PlanMode::Destroy {
             if !prior.is_null() {
@@ -2424,5 +2464,73 @@ mod tests {
             parse_module_instance("module.a[\"k\"].module.b").to_string(),
             "module.a[\"k\"].module.b"
         );
+    }
+}
+
+/// The static module index of a module path (call names from the root).
+fn module_index(mods: &Mods, names: &[&str]) -> Option<usize> {
+    names
+        .iter()
+        .try_fold(0usize, |m, n| mods.get(m).children.get(*n).copied())
+}
+
+/// Every resource that a target depends on, directly or indirectly (targets themselves are
+/// matched by address instead).
+fn target_dependencies(
+    mods: &Mods,
+    graph: &StaticGraph,
+    targets: &[addrs::Target],
+) -> HashSet<(usize, Mode, String)> {
+    let mut out = HashSet::new();
+    if targets.is_empty() {
+        return out;
+    }
+    let mut roots = Vec::new();
+    for t in targets {
+        let (module, resource) = match t {
+            addrs::Target::Module(mi) => (mi, None),
+            addrs::Target::Resource(r) => (&r.module, Some(&r.resource)),
+            addrs::Target::Instance(i) => (&i.module, Some(&i.resource)),
+        };
+        let names: Vec<&str> = module.0.iter().map(|s| &*s.name).collect();
+        let Some(m) = module_index(mods, &names) else {
+            continue;
+        };
+        for (i, n) in graph.nodes.iter().enumerate() {
+            if let NodeKind::Resource { m: nm, mode, key } = n {
+                let hit = match resource {
+                    Some(r) => {
+                        *nm == m
+                            && *mode == r.mode
+                            && *key == format!("{}.{}", r.type_name, r.name)
+                    }
+                    None => module_under(mods, *nm, m),
+                };
+                if hit {
+                    roots.push(i);
+                }
+            }
+        }
+    }
+    for r in roots {
+        for a in graph.resource_ancestors(r) {
+            if let NodeKind::Resource { m, mode, key } = &graph.nodes[a] {
+                out.insert((*m, *mode, key.clone()));
+            }
+        }
+    }
+    out
+}
+
+/// Whether static module `inner` is `outer` or inside it.
+fn module_under(mods: &Mods, mut inner: usize, outer: usize) -> bool {
+    loop {
+        if inner == outer {
+            return true;
+        }
+        match mods.get(inner).parent {
+            Some(p) => inner = p,
+            None => return false,
+        }
     }
 }

@@ -7,6 +7,7 @@
 
 mod block;
 mod eval;
+mod exprvalues;
 mod ops;
 mod refs;
 
@@ -17,6 +18,7 @@ use chrono::{DateTime, Utc};
 use diagnostics::{Diagnostic, Diagnostics, SourceRange};
 use value::{Type, Value};
 
+pub use exprvalues::{compact_value, expression_values};
 pub use refs::{body_references, references};
 
 /// What an expression refers to.

@@ -223,10 +223,10 @@ fn module_json(
             e.insert("type".into(), json!(r.type_name));
             e.insert("name".into(), json!(r.name));
             e.insert("provider_config_key".into(), json!(full_key));
-            e.insert(
-                "expressions".into(),
-                body_expressions(&r.config, schema.map(|s| &s.block), dir),
-            );
+            let exprs = body_expressions(&r.config, schema.map(|s| &s.block), dir);
+            if exprs.as_object().is_some_and(|o| !o.is_empty()) {
+                e.insert("expressions".into(), exprs);
+            }
             e.insert(
                 "schema_version".into(),
                 json!(schema.map(|s| s.version).unwrap_or(0)),

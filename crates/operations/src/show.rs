@@ -66,6 +66,15 @@ fn view_attributes(
 
 /// The values representation of a state (`show -json` of state, and `prior_state`).
 pub fn state_values(state: &State, schemas: &BTreeMap<String, Arc<ProviderSchema>>) -> Json {
+    state_values_with(state, schemas, Vec::new())
+}
+
+/// As [`state_values`], with `extra` objects (a plan's imported objects) added.
+fn state_values_with<'a>(
+    state: &'a State,
+    schemas: &BTreeMap<String, Arc<ProviderSchema>>,
+    extra: Vec<StateResource<'a>>,
+) -> Json {
     let outputs: Vec<(String, bool, Json, Json)> = state
         .outputs
         .iter()
@@ -129,7 +138,37 @@ pub fn state_values(state: &State, schemas: &BTreeMap<String, Arc<ProviderSchema
             });
         }
     }
+    resources.extend(extra);
     plans::show::state_values(&outputs, resources)
+}
+
+/// The objects a plan imports, as they will be in state (Terraform's prior state has them).
+fn imported_resources(plan: &Plan) -> Vec<StateResource<'_>> {
+    plan.resource_changes
+        .iter()
+        .filter(|c| c.importing_id.is_some() && !c.before.is_null())
+        .map(|c| {
+            let (plain, _) = c.before.clone().unmark_deep();
+            StateResource {
+                module: c.module_address.clone().unwrap_or_default(),
+                address: c.address.clone(),
+                mode: c.mode,
+                type_name: &c.type_name,
+                name: &c.name,
+                index: c
+                    .index
+                    .as_ref()
+                    .and_then(|i| value::json::to_json(i).ok()),
+                provider_name: c.provider_name.clone(),
+                schema_version: u64::try_from(c.schema_version).unwrap_or(0),
+                attributes: value::json::to_json(&plain).unwrap_or(json!({})),
+                sensitive_paths: json!([]),
+                depends_on: Vec::new(),
+                tainted: false,
+                deposed: None,
+            }
+        })
+        .collect()
 }
 
 /// `show` of a saved plan.
@@ -172,7 +211,7 @@ pub fn plan_json(
 ) -> Json {
     // Terraform's prior_state is the refreshed state whose root outputs are overlaid with
     // the values known at plan time (unknown and deleted outputs keep their prior value).
-    let mut prior_vals = state_values(prior, schemas);
+    let mut prior_vals = state_values_with(prior, schemas, imported_resources(plan));
     let mut outs = match &mut prior_vals {
         Json::Object(m) => match m.remove("outputs") {
             Some(Json::Object(o)) => o,

@@ -134,7 +134,7 @@ fn planned_values(plan: &Plan) -> Json {
     }
     let mut res = Vec::new();
     for c in &plan.resource_changes {
-        if c.deposed.is_some() || matches!(c.action, Action::Delete | Action::Forget) {
+        if c.deposed.is_some() || c.action == Action::Delete {
             continue;
         }
         let mut e = Map::new();
@@ -147,10 +147,14 @@ fn planned_values(plan: &Plan) -> Json {
         }
         e.insert("provider_name".into(), json!(c.provider_name));
         e.insert("schema_version".into(), json!(c.schema_version));
-        e.insert(
-            "values".into(),
-            omit_unknowns(&c.after).unwrap_or(json!({})),
-        );
+        // A forgotten object stays listed, with a null value: no values and `false`
+        // sensitivity, as Terraform writes it.
+        if !c.after.is_null() {
+            e.insert(
+                "values".into(),
+                omit_unknowns(&c.after).unwrap_or(json!({})),
+            );
+        }
         e.insert("sensitive_values".into(), sensitive_as_bool(&c.after));
         res.push(ResEntry {
             module: c.module_address.clone().unwrap_or_default(),
@@ -447,7 +451,8 @@ pub fn plan_document(
         "applyable".into(),
         json!(plan.has_changes() && !plan.errored),
     );
-    d.insert("complete".into(), json!(true));
+    // A targeted plan leaves the rest of the configuration unplanned.
+    d.insert("complete".into(), json!(plan.targets.is_empty()));
     d.insert("errored".into(), json!(plan.errored));
     Json::Object(d)
 }
