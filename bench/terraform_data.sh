@@ -39,8 +39,11 @@ TF
 measure() {
   local f
   f=$(mktemp)
-  /usr/bin/time -o "$f" -f '%e %M' "$@" >/dev/null 2>&1 || true
-  awk '{printf "%.3f %.0f\n", $1, $2/1024}' "$f"
+  if /usr/bin/time -o "$f" -f '%e %M' "$@" >/dev/null 2>&1; then
+    awk '{printf "%.3f %.0f\n", $1, $2/1024}' "$f"
+  else
+    echo "FAILED FAILED"
+  fi
   rm -f "$f"
 }
 

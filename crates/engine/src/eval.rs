@@ -300,8 +300,8 @@ impl lang::Data for NodeData<'_> {
                     v.clone()
                 }),
                 None => Err(err(
-                    "each.value cannot be used in this context",
-                    "A reference to \"each.value\" has been used in a context in which it is unavailable, such as when the configuration no longer contains the value in its \"for_each\" expression. Remove this reference to each.value in your configuration to work around this error.".into(),
+                    "Reference to \"each\" in context without for_each",
+                    "The \"each\" object can be used only in \"module\" or \"resource\" blocks, and only when the \"for_each\" argument is set.".into(),
                     range,
                 )),
             },

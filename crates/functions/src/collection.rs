@@ -26,23 +26,6 @@ fn entries(v: &Value) -> Option<BTreeMap<String, Value>> {
     }
 }
 
-/// A list of `vals` with their unified element type (a tuple when they do not unify).
-fn list_or_tuple(vals: Vec<Value>) -> Value {
-    if vals.is_empty() {
-        return Value::Tuple(vals);
-    }
-    match value::convert::unify(&vals.iter().map(|v| v.ty()).collect::<Vec<_>>()) {
-        Some(t) => {
-            let conv: Option<Vec<Value>> = vals.iter().map(|v| value::convert::convert(v, &t).ok()).collect();
-            match conv {
-                Some(c) => Value::list_of(t, c),
-                None => Value::Tuple(vals),
-            }
-        }
-        None => Value::Tuple(vals),
-    }
-}
-
 /// A value of the same collection kind as `like` holding `vals`.
 fn same_kind(like: &Value, vals: Vec<Value>) -> Value {
     match like.unmarked() {
@@ -141,7 +124,7 @@ pub(crate) fn register(fs: &mut Vec<Function>) {
     );
     fs.push(
         func("coalesce", vec![])
-            .var(dynp("vals").null().unknown())
+            .var(dynp("vals").null().unknown().dynamic())
             .ret_fn(|args| {
                 let tys: Vec<Type> = args.iter().map(|v| v.ty()).collect();
                 value::convert::unify(&tys).ok_or_else(|| call_err("all arguments must have the same type"))
@@ -209,6 +192,9 @@ pub(crate) fn register(fs: &mut Vec<Function>) {
         func("concat", vec![])
             .var(dynp("seqs"))
             .ret_fn(|args| {
+                if args.is_empty() {
+                    return Err(call_err("at least one argument is required"));
+                }
                 let mut elem_tys = Vec::new();
                 let mut tuple = false;
                 for (i, v) in args.iter().enumerate() {
@@ -409,6 +395,10 @@ pub(crate) fn register(fs: &mut Vec<Function>) {
                             if let Some(d) = args.get(2) {
                                 return Ok(d.ty());
                             }
+                            return Err(arg_err(
+                                0,
+                                format!("the given object has no attribute {}", value::ops::go_quote(k)),
+                            ));
                         }
                         Ok(Type::Dynamic)
                     }
@@ -488,7 +478,7 @@ pub(crate) fn register(fs: &mut Vec<Function>) {
                         }
                     }
                 }
-                if all_maps && out.is_empty() {
+                if all_maps && out.is_empty() && !a.vals.is_empty() {
                     return Ok(Value::map_of(Type::Dynamic, out));
                 }
                 Ok(Value::Object(out))
@@ -542,10 +532,10 @@ pub(crate) fn register(fs: &mut Vec<Function>) {
                 }
                 let down = step.is_negative();
                 if down && start.cmp_value(&end).is_lt() {
-                    return Err(call_err("step must be positive when start is less than end"));
+                    return Err(arg_err(0, "end must be less than start when step is negative"));
                 }
                 if !down && start.cmp_value(&end).is_gt() {
-                    return Err(call_err("step must be negative when start is greater than end"));
+                    return Err(arg_err(0, "end must be greater than start when step is positive"));
                 }
                 let mut out = Vec::new();
                 let mut i = start;
@@ -630,13 +620,34 @@ pub(crate) fn register(fs: &mut Vec<Function>) {
                     }
                     out = next;
                 }
+                // Each row is a tuple of one element per argument, typed by that argument's
+                // (unified) element type.
+                let etys: Vec<Type> = a
+                    .vals
+                    .iter()
+                    .map(|v| match v.ty() {
+                        Type::List(t) | Type::Set(t) => *t,
+                        Type::Tuple(ts) => value::convert::unify(&ts).unwrap_or(Type::Dynamic),
+                        _ => Type::Dynamic,
+                    })
+                    .collect();
+                let row_ty = Type::Tuple(etys.clone());
+                let rows: Vec<Value> = out
+                    .into_iter()
+                    .map(|r| {
+                        Value::Tuple(
+                            r.into_iter()
+                                .zip(&etys)
+                                .map(|(e, t)| value::convert::convert(&e, t).unwrap_or(e))
+                                .collect(),
+                        )
+                    })
+                    .collect();
                 let all_sets = a.vals.iter().all(|v| matches!(v.unmarked(), Value::Set(..)));
-                let rows: Vec<Value> = out.into_iter().map(list_or_tuple).collect();
                 if all_sets {
-                    let t = rows.first().map(|r| r.ty()).unwrap_or(Type::list(Type::Dynamic));
-                    return Ok(Value::set_of(t, rows));
+                    return Ok(Value::set_of(row_ty, rows));
                 }
-                Ok(list_or_tuple(rows))
+                Ok(Value::list_of(row_ty, rows))
             })
             .build(),
     );
@@ -653,6 +664,9 @@ pub(crate) fn register(fs: &mut Vec<Function>) {
                 let e = int_arg(a, 2)?;
                 if s < 0 {
                     return Err(arg_err(1, "start index must not be less than zero"));
+                }
+                if s > es.len() as i64 {
+                    return Err(arg_err(1, "start index must not be greater than the length of the list"));
                 }
                 if e > es.len() as i64 {
                     return Err(arg_err(2, "end index must not be greater than the length of the list"));

@@ -74,7 +74,14 @@ pub(crate) fn register(fs: &mut Vec<Function>) {
                 let pem = a.str(1);
                 let key = rsa::RsaPrivateKey::from_pkcs1_pem(pem)
                     .or_else(|_| rsa::RsaPrivateKey::from_pkcs8_pem(pem))
-                    .map_err(|_| arg_err(1, "invalid private key: failed to parse key"))?;
+                    .map_err(|_| {
+                        // Go's parser says "no key found" when there is no PEM block at all.
+                        if pem.contains("-----BEGIN") {
+                            arg_err(1, "invalid private key: failed to parse key")
+                        } else {
+                            arg_err(1, "invalid private key: ssh: no key found")
+                        }
+                    })?;
                 let pt = key
                     .decrypt(rsa::Pkcs1v15Encrypt, &ct)
                     .map_err(|_| call_err("failed to decrypt: crypto/rsa: decryption error"))?;
@@ -98,7 +105,13 @@ pub(crate) fn register(fs: &mut Vec<Function>) {
                     "oid" => uuid::Uuid::NAMESPACE_OID,
                     "x500" => uuid::Uuid::NAMESPACE_X500,
                     other => uuid::Uuid::parse_str(other).map_err(|_| {
-                        arg_err(0, format!("uuidv5() doesn't support namespace {}", value::ops::go_quote(other)))
+                        // Terraform passes on the reason of Go's UUID parser.
+                        let why = if other.len() != 36 && other.len() != 32 {
+                            format!("invalid UUID length: {}", other.len())
+                        } else {
+                            "invalid UUID format".to_string()
+                        };
+                        call_err(format!("uuidv5() doesn't support namespace {other} ({why})"))
                     })?,
                 };
                 Ok(Value::String(uuid::Uuid::new_v5(&ns, a.str(1).as_bytes()).to_string()))

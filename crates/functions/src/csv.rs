@@ -18,13 +18,15 @@ fn records(s: &str) -> R<Vec<Vec<String>>> {
             Ok(rec) => out.push(rec.iter().map(String::from).collect()),
             Err(e) => {
                 let line = e.position().map(|p| p.line()).unwrap_or(1);
-                let msg = match e.kind() {
-                    csv::ErrorKind::UnequalLengths { .. } => "wrong number of fields".to_string(),
-                    _ => "extraneous or missing \" in quoted-field".to_string(),
-                };
-                return Err(call_err(format!(
-                    "parse error on line {line}, column 0: {msg}"
-                )));
+                // Go's encoding/csv words these as cty's csvdecode passes them on.
+                return Err(call_err(match e.kind() {
+                    csv::ErrorKind::UnequalLengths { .. } => {
+                        format!("CSV parse error on line {line}: wrong number of fields")
+                    }
+                    _ => format!(
+                        "parse error on line {line}, column 0: extraneous or missing \" in quoted-field"
+                    ),
+                }));
             }
         }
     }

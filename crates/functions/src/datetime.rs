@@ -4,7 +4,7 @@
 use chrono::{DateTime, Datelike, FixedOffset, SecondsFormat, Timelike, Utc};
 use value::{Type, Value};
 
-use crate::framework::{arg_err, func, p, Function, R};
+use crate::framework::{arg_err, call_err, func, p, Function, R};
 
 fn parse_ts(s: &str, i: usize) -> R<DateTime<FixedOffset>> {
     DateTime::parse_from_rfc3339(s).map_err(|_| {
@@ -21,37 +21,50 @@ fn rfc3339(t: &DateTime<FixedOffset>) -> String {
 }
 
 /// Go duration strings (`1h30m`, `-10s`, `1.5h`) as nanoseconds.
-fn duration(s: &str) -> Option<i128> {
+/// Go's `time.ParseDuration`, in nanoseconds, with its error messages.
+fn duration(s: &str) -> Result<i128, String> {
+    let q = value::ops::go_quote(s);
+    let invalid = || format!("time: invalid duration {q}");
     let (neg, mut rest) = match s.strip_prefix('-') {
         Some(r) => (true, r),
         None => (false, s.strip_prefix('+').unwrap_or(s)),
     };
     if rest == "0" {
-        return Some(0);
+        return Ok(0);
     }
     if rest.is_empty() {
-        return None;
+        return Err(invalid());
     }
     let mut total: f64 = 0.0;
     while !rest.is_empty() {
-        let n_end = rest.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
-        let n: f64 = rest[..n_end].parse().ok()?;
+        let n_end = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        let n: f64 = rest[..n_end].parse().map_err(|_| invalid())?;
         rest = &rest[n_end..];
-        let u_end = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
+        let u_end = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
         let unit = &rest[..u_end];
         rest = &rest[u_end..];
         let mul = match unit {
+            "" => return Err(format!("time: missing unit in duration {q}")),
             "ns" => 1.0,
             "us" | "µs" | "μs" => 1e3,
             "ms" => 1e6,
             "s" => 1e9,
             "m" => 60e9,
             "h" => 3600e9,
-            _ => return None,
+            u => {
+                return Err(format!(
+                    "time: unknown unit {} in duration {q}",
+                    value::ops::go_quote(u)
+                ))
+            }
         };
         total += n * mul;
     }
-    Some(if neg { -(total as i128) } else { total as i128 })
+    Ok(if neg { -(total as i128) } else { total as i128 })
 }
 
 fn format_date(spec: &str, t: &DateTime<FixedOffset>) -> Result<String, String> {
@@ -171,7 +184,7 @@ pub(crate) fn register(fs: &mut Vec<Function>) {
             .ret(Type::String)
             .imp(|a| {
                 let t = parse_ts(a.str(0), 0)?;
-                let d = duration(a.str(1)).ok_or_else(|| arg_err(1, format!("time: invalid duration {}", value::ops::go_quote(a.str(1)))))?;
+                let d = duration(a.str(1)).map_err(call_err)?;
                 let nt = t + chrono::Duration::nanoseconds(d as i64);
                 Ok(Value::String(rfc3339(&nt)))
             })

@@ -129,7 +129,21 @@ pub(crate) fn register(fs: &mut Vec<Function>) {
         .ret(Type::String)
         .imp(|a| {
             let (enc, name) = encoding_for(a.str(1))?;
-            let (bytes, _, bad) = enc.encode(a.str(0));
+            // encoding_rs only decodes UTF-16 (its encoder writes UTF-8 for it).
+            let utf16 = |be: bool| -> Vec<u8> {
+                a.str(0)
+                    .encode_utf16()
+                    .flat_map(|u| if be { u.to_be_bytes() } else { u.to_le_bytes() })
+                    .collect()
+            };
+            let (bytes, bad) = match name.as_str() {
+                "UTF-16LE" => (utf16(false), false),
+                "UTF-16BE" => (utf16(true), false),
+                _ => {
+                    let (b, _, bad) = enc.encode(a.str(0));
+                    (b.into_owned(), bad)
+                }
+            };
             if bad {
                 return Err(arg_err(
                     0,
@@ -336,6 +350,10 @@ impl JsonParser<'_> {
     fn value(&mut self) -> Result<serde_json::Value, String> {
         use serde_json::Value as J;
         self.ws();
+        // Go's decoder reports running out of input between tokens as plain "EOF".
+        if self.i >= self.b.len() {
+            return Err("EOF".into());
+        }
         match self.b.get(self.i) {
             Some(b'{') => {
                 self.i += 1;

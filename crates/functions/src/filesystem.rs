@@ -157,7 +157,10 @@ pub(crate) fn register(fs: &mut Vec<Function>) {
                 let Some(render) = a.ctx.render_template else {
                     return Err(call_err("templates cannot be rendered here"));
                 };
-                render(&src, a.str(0), &vars).map_err(call_err)
+                render(&src, a.str(0), &vars).map_err(|e| match e.strip_prefix(crate::MISSING_TEMPLATE_VAR) {
+                    Some(rest) => arg_err(1, format!("vars map does not contain key {rest}")),
+                    None => call_err(e),
+                })
             })
             .build(),
     );

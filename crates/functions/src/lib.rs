@@ -21,6 +21,10 @@ mod sensitive;
 mod string;
 mod yaml;
 
+/// How a template renderer reports a reference to a variable that `vars` lacks (followed by
+/// the quoted name and where it was referenced), so `templatefile` can blame its `vars`.
+pub const MISSING_TEMPLATE_VAR: &str = "missing template variable: ";
+
 pub use framework::{
     call, lookup, names, FuncContext, FuncError, Function, Param, TemplateRenderer,
 };

@@ -803,6 +803,15 @@ impl<'s, 'a> Evaluator<'s, 'a> {
                 }
             };
         }
+        if self.scope.console && matches!(name, "plantimestamp" | "core::plantimestamp") {
+            // Terraform's console has no plan, so it does not offer plantimestamp().
+            diags.push(err(
+                "Call to unknown function",
+                format!("There is no function named \"{name}\"."),
+                range,
+            ));
+            return unknown_dyn();
+        }
         if self.scope.pure_only
             && matches!(
                 name,
@@ -820,6 +829,23 @@ impl<'s, 'a> Evaluator<'s, 'a> {
                         .map(|d| format!("{}: {}", d.summary, d.detail))
                         .unwrap_or_default()
                 })?;
+                // Terraform checks every reference against the variables before rendering.
+                for (root, _, r) in expr.references() {
+                    if !vars.contains_key(root) {
+                        let end = if r.end.line == r.start.line {
+                            r.end.column.to_string()
+                        } else {
+                            format!("{},{}", r.end.line, r.end.column)
+                        };
+                        return Err(format!(
+                            "{}{}, referenced at {filename}:{},{}-{end}",
+                            functions::MISSING_TEMPLATE_VAR,
+                            value::ops::go_quote(root),
+                            r.start.line,
+                            r.start.column,
+                        ));
+                    }
+                }
                 let data = crate::MapData::default();
                 let scope = Scope::new(&data, self.scope.base_dir.clone());
                 let mut ev = Evaluator::new(&scope);
@@ -864,16 +890,33 @@ impl<'s, 'a> Evaluator<'s, 'a> {
     fn try_fn(&mut self, args: &[Expr], range: &SourceRange, diags: &mut Diagnostics) -> Value {
         if args.is_empty() {
             diags.push(err(
-                "Not enough function arguments",
-                "Function \"try\" expects at least one argument.",
+                "Error in function call",
+                "Call to function \"try\" failed: at least one argument is required.",
                 range,
             ));
             return unknown_dyn();
         }
+        let mut failures = String::new();
         for a in args {
             let mut ds = Diagnostics::new();
             let v = self.eval(a, &mut ds);
             if ds.has_errors() {
+                // Terraform lists every error, each with its range in HCL's compact form.
+                for d in ds.iter().filter(|d| d.severity == diagnostics::Severity::Error) {
+                    failures.push_str(&format!("\n- {}", d.summary));
+                    if let Some(r) = &d.subject {
+                        let end = if r.end.line == r.start.line {
+                            r.end.column.to_string()
+                        } else {
+                            format!("{},{}", r.end.line, r.end.column)
+                        };
+                        failures.push_str(&format!(
+                            " (at {}:{},{}-{end})",
+                            r.filename, r.start.line, r.start.column
+                        ));
+                    }
+                    failures.push_str(&format!("\n  {}", d.detail));
+                }
                 continue;
             }
             if !v.is_wholly_known() {
@@ -884,7 +927,7 @@ impl<'s, 'a> Evaluator<'s, 'a> {
         }
         diags.push(err(
             "Error in function call",
-            "Call to function \"try\" failed: no expression succeeded:\n- all of the given expressions produced errors.",
+            format!("Call to function \"try\" failed: no expression succeeded:{failures}\n\nAt least one expression must produce a successful result."),
             range,
         ));
         unknown_dyn()

@@ -83,12 +83,44 @@ pub fn run(
         ..Default::default()
     };
     let (code, diags) = engine::with_root_scope(&cfg, &prior, &opts, &factory, |scope| {
+        let show_error = |err: &mut dyn Write, ds: &diagnostics::Diagnostics| {
+            // Console input has no file to quote: Terraform says "(source code not available)",
+            // and ends the console's diagnostics with one more blank line.
+            let _ = writeln!(
+                err,
+                "{}",
+                diagnostics::render::render_all(ds.iter(), &sources, ropts)
+            );
+        };
+        if !interactive {
+            // Piped input, as Terraform: every line is one entry, the first error ends the
+            // session, and only the last result is printed.
+            let mut last = String::new();
+            for line in input.lines() {
+                let Ok(line) = line else { break };
+                let entry = line.trim();
+                if entry == "exit" {
+                    return 0;
+                }
+                if entry.is_empty() {
+                    last.clear();
+                    continue;
+                }
+                match lang::console_eval(entry, scope) {
+                    Ok(s) => last = s,
+                    Err(ds) => {
+                        show_error(err, &ds);
+                        return 1;
+                    }
+                }
+            }
+            let _ = writeln!(out, "{last}");
+            return 0;
+        }
         let mut pending = String::new();
         loop {
-            if interactive {
-                let _ = write!(out, "{}", if pending.is_empty() { "> " } else { ": " });
-                let _ = out.flush();
-            }
+            let _ = write!(out, "{}", if pending.is_empty() { "> " } else { ": " });
+            let _ = out.flush();
             let mut line = String::new();
             match input.read_line(&mut line) {
                 Ok(0) | Err(_) => return 0,
@@ -113,18 +145,7 @@ pub fn run(
                 Ok(s) => {
                     let _ = writeln!(out, "{s}");
                 }
-                Err(ds) => {
-                    let mut srcs = sources.clone();
-                    srcs.add("<console-input>", src.clone());
-                    let _ = write!(
-                        err,
-                        "{}",
-                        diagnostics::render::render_all(ds.iter(), &srcs, ropts)
-                    );
-                    if !interactive {
-                        return 1;
-                    }
-                }
+                Err(ds) => show_error(err, &ds),
             }
         }
     });

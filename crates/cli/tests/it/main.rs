@@ -2,5 +2,6 @@
 //! answers, state storage, locking and crash recovery.
 
 mod common;
+mod console;
 mod scenarios;
 mod state;
