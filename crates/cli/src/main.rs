@@ -16,7 +16,17 @@ use args::{Cli, Command};
 pub const TERRAFORM_COMPAT_VERSION: &str = "1.11.4";
 
 fn main() -> ExitCode {
-    let raw: Vec<String> = std::env::args().collect();
+    let mut raw: Vec<String> = std::env::args().collect();
+    let end = raw.iter().position(|a| a == "--").unwrap_or(raw.len());
+    let before = raw.len();
+    let mut i = 0;
+    raw.retain(|a| {
+        i += 1;
+        !(i <= end && (a == "-no-color" || a == "--no-color"))
+    });
+    if raw.len() != before {
+        ui::NO_COLOR_FLAG.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
     let argv = args::normalize(raw);
     let cli = match Cli::try_parse_from(&argv) {
         Ok(c) => c,

@@ -372,7 +372,7 @@ pub fn fmt(
     ui::error(
         "Formatting is not available",
         "weir fmt is not implemented yet; use terraform fmt in the meantime.",
-        true,
+        ui::color(false),
     );
     1
 }

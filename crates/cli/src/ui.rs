@@ -8,9 +8,15 @@ use std::time::Duration;
 use diagnostics::{render::RenderOptions, Diagnostics, Sources};
 use plans::Action;
 
+/// Set when `-no-color` appeared anywhere on the command line: Terraform takes the flag out
+/// before any command parses its own flags, so every command accepts it.
+pub static NO_COLOR_FLAG: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 /// Colour unless `-no-color` or `NO_COLOR` (any value) is set.
 pub fn color(no_color_flag: bool) -> bool {
-    !no_color_flag && std::env::var_os("NO_COLOR").is_none()
+    !no_color_flag
+        && !NO_COLOR_FLAG.load(std::sync::atomic::Ordering::Relaxed)
+        && std::env::var_os("NO_COLOR").is_none()
 }
 
 /// Prints diagnostics to stderr (errors) or stdout (warnings), as Terraform does.

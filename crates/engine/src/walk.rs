@@ -1725,11 +1725,16 @@ impl<'a> Walker<'a> {
         let result = self.apply_one(ctx, inst, nd, prior_obj, change);
         if let Some(sink) = self.sink {
             sink.event(match &result {
-                Ok(_) => ApplyEvent::Done {
+                Ok(v) => ApplyEvent::Done {
                     addr: addr.clone(),
                     action: change.action,
                     elapsed: start.elapsed(),
-                    id: None,
+                    // Terraform names the object by its "id" attribute when it has one.
+                    id: v
+                        .unmarked()
+                        .get_attr("id")
+                        .filter(|id| !id.marks().is_sensitive())
+                        .and_then(|id| id.as_str().map(str::to_string)),
                 },
                 Err(_) => ApplyEvent::Errored {
                     addr: addr.clone(),
