@@ -40,12 +40,14 @@ fn request(flags: &PlanFlags, vars: Vec<VarArg>, destroy: bool) -> Result<PlanRe
         match addrs::parse_target(r) {
             Ok(addrs::Target::Instance(i)) => replace.push(i),
             Ok(addrs::Target::Resource(res)) => replace.push(res.instance(None)),
-            _ => return Err(Failure::new(
-                "Invalid replace address",
-                format!(
+            _ => {
+                return Err(Failure::new(
+                    "Invalid replace address",
+                    format!(
                     "The -replace option requires a resource instance address: {r:?} is not one."
                 ),
-            )),
+                ))
+            }
         }
     }
     let lock_timeout = parse_duration(&flags.lock.lock_timeout).ok_or_else(|| {

@@ -93,6 +93,8 @@ impl ResourceValues {
 }
 
 type ResKey = (ModuleInstance, Mode, String);
+/// A module call instance's key and `each.value`.
+pub type CallEach = (Option<InstanceKey>, Option<Value>);
 
 /// Everything computed during one walk. Each entry is written once, by the node that owns it,
 /// before any node that depends on it runs (the graph guarantees it).
@@ -105,7 +107,7 @@ pub struct Store {
     /// Instances of each static module (index into `Mods`).
     pub module_instances: RwLock<HashMap<usize, Vec<ModuleInstance>>>,
     /// For each module call instance: its expansion key value and each.value.
-    pub call_each: RwLock<HashMap<ModuleInstance, (Option<InstanceKey>, Option<Value>)>>,
+    pub call_each: RwLock<HashMap<ModuleInstance, CallEach>>,
     /// How each module call expanded, per parent instance.
     pub call_expansions: RwLock<HashMap<(ModuleInstance, String), Expansion>>,
     /// Implied types of resources (schema) for `whole` of missing instances.

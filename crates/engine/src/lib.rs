@@ -6,6 +6,9 @@
 //! the state store's journal, so every finished resource operation is durable before anything
 //! that depends on it starts.
 
+// Diagnostics are the error type throughout, by design: they carry the source range.
+#![allow(clippy::result_large_err)]
+
 pub mod dag;
 pub mod eval;
 pub mod graph;

@@ -940,8 +940,8 @@ impl<'a> Walker<'a> {
         for (addr, id) in &self.opts.imports {
             if &addr.module == mi
                 && addr.resource.mode == Mode::Managed
-                && &*addr.resource.type_name == r.type_name
-                && &*addr.resource.name == r.name
+                && *addr.resource.type_name == r.type_name
+                && *addr.resource.name == r.name
             {
                 out.insert(addr.key.clone(), id.clone());
             }
@@ -2453,25 +2453,6 @@ pub fn parse_module_instance(s: &str) -> ModuleInstance {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn provider_strings_parse() {
-        assert_eq!(
-            parse_provider_source(
-                "module.a.provider[\"registry.terraform.io/hashicorp/aws\"].west"
-            ),
-            "registry.terraform.io/hashicorp/aws"
-        );
-        assert_eq!(
-            parse_module_instance("module.a[\"k\"].module.b").to_string(),
-            "module.a[\"k\"].module.b"
-        );
-    }
-}
-
 /// The static module index of a module path (call names from the root).
 fn module_index(mods: &Mods, names: &[&str]) -> Option<usize> {
     names
@@ -2505,9 +2486,7 @@ fn target_dependencies(
             if let NodeKind::Resource { m: nm, mode, key } = n {
                 let hit = match resource {
                     Some(r) => {
-                        *nm == m
-                            && *mode == r.mode
-                            && *key == format!("{}.{}", r.type_name, r.name)
+                        *nm == m && *mode == r.mode && *key == format!("{}.{}", r.type_name, r.name)
                     }
                     None => module_under(mods, *nm, m),
                 };
@@ -2537,5 +2516,24 @@ fn module_under(mods: &Mods, mut inner: usize, outer: usize) -> bool {
             Some(p) => inner = p,
             None => return false,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn provider_strings_parse() {
+        assert_eq!(
+            parse_provider_source(
+                "module.a.provider[\"registry.terraform.io/hashicorp/aws\"].west"
+            ),
+            "registry.terraform.io/hashicorp/aws"
+        );
+        assert_eq!(
+            parse_module_instance("module.a[\"k\"].module.b").to_string(),
+            "module.a[\"k\"].module.b"
+        );
     }
 }

@@ -53,7 +53,10 @@ pub(crate) fn register(fs: &mut Vec<Function>) {
                     return Ok(Value::unknown(Type::Number));
                 }
                 match v.unmarked() {
-                    Value::String(s) => Ok(Value::number(unicode_segmentation::UnicodeSegmentation::graphemes(s.as_str(), true).count() as i64)),
+                    Value::String(s) => Ok(Value::number(
+                        unicode_segmentation::UnicodeSegmentation::graphemes(s.as_str(), true)
+                            .count() as i64,
+                    )),
                     Value::List(_, es) | Value::Set(_, es) | Value::Tuple(es) => {
                         if matches!(v.unmarked(), Value::Set(..)) && !v.is_wholly_known() {
                             return Ok(Value::unknown(Type::Number));
@@ -61,7 +64,10 @@ pub(crate) fn register(fs: &mut Vec<Function>) {
                         Ok(Value::number(es.len() as i64))
                     }
                     Value::Map(_, m) | Value::Object(m) => Ok(Value::number(m.len() as i64)),
-                    _ => Err(arg_err(0, "argument must be a string, a collection type, or a structural type")),
+                    _ => Err(arg_err(
+                        0,
+                        "argument must be a string, a collection type, or a structural type",
+                    )),
                 }
             })
             .build(),
@@ -80,7 +86,11 @@ pub(crate) fn register(fs: &mut Vec<Function>) {
                         _ => unknown = true,
                     }
                 }
-                Ok(if unknown { Value::unknown(Type::Bool) } else { Value::Bool(true) })
+                Ok(if unknown {
+                    Value::unknown(Type::Bool)
+                } else {
+                    Value::Bool(true)
+                })
             })
             .build(),
     );
@@ -97,37 +107,48 @@ pub(crate) fn register(fs: &mut Vec<Function>) {
                         _ => unknown = true,
                     }
                 }
-                Ok(if unknown { Value::unknown(Type::Bool) } else { Value::Bool(false) })
+                Ok(if unknown {
+                    Value::unknown(Type::Bool)
+                } else {
+                    Value::Bool(false)
+                })
             })
             .build(),
     );
     fs.push(
-        func("chunklist", vec![p("list", Type::list(Type::Dynamic)), p("size", Type::Number)])
-            .ret_fn(|args| Ok(Type::list(args[0].ty())))
-            .imp(|a| {
-                let size = int_arg(a, 1)?;
-                if size < 0 {
-                    return Err(arg_err(1, "the size argument must be positive"));
-                }
-                let es = elems(&a.vals[0]).unwrap_or_default();
-                let lty = a.vals[0].ty();
-                if size == 0 {
-                    return Ok(Value::list_of(lty, vec![a.vals[0].clone()]));
-                }
-                let chunks = es
-                    .chunks(size as usize)
-                    .map(|c| same_kind(&a.vals[0], c.to_vec()))
-                    .collect();
-                Ok(Value::list_of(lty, chunks))
-            })
-            .build(),
+        func(
+            "chunklist",
+            vec![
+                p("list", Type::list(Type::Dynamic)),
+                p("size", Type::Number),
+            ],
+        )
+        .ret_fn(|args| Ok(Type::list(args[0].ty())))
+        .imp(|a| {
+            let size = int_arg(a, 1)?;
+            if size < 0 {
+                return Err(arg_err(1, "the size argument must be positive"));
+            }
+            let es = elems(&a.vals[0]).unwrap_or_default();
+            let lty = a.vals[0].ty();
+            if size == 0 {
+                return Ok(Value::list_of(lty, vec![a.vals[0].clone()]));
+            }
+            let chunks = es
+                .chunks(size as usize)
+                .map(|c| same_kind(&a.vals[0], c.to_vec()))
+                .collect();
+            Ok(Value::list_of(lty, chunks))
+        })
+        .build(),
     );
     fs.push(
         func("coalesce", vec![])
             .var(dynp("vals").null().unknown().dynamic())
             .ret_fn(|args| {
                 let tys: Vec<Type> = args.iter().map(|v| v.ty()).collect();
-                value::convert::unify(&tys).ok_or_else(|| call_err("all arguments must have the same type"))
+                value::convert::unify(&tys)
+                    .ok_or_else(|| call_err("all arguments must have the same type"))
             })
             .imp(|a| {
                 for v in &a.vals {
@@ -205,7 +226,12 @@ pub(crate) fn register(fs: &mut Vec<Function>) {
                             elem_tys.extend(ts)
                         }
                         Type::Dynamic => return Ok(Type::Dynamic),
-                        _ => return Err(arg_err(i, "all arguments must be lists or tuples; got string")),
+                        _ => {
+                            return Err(arg_err(
+                                i,
+                                "all arguments must be lists or tuples; got string",
+                            ))
+                        }
                     }
                 }
                 if tuple {
@@ -221,7 +247,9 @@ pub(crate) fn register(fs: &mut Vec<Function>) {
                     }
                     return Ok(Type::Tuple(ts));
                 }
-                Ok(Type::list(value::convert::unify(&elem_tys).ok_or_else(|| call_err("all arguments must have the same element type"))?))
+                Ok(Type::list(value::convert::unify(&elem_tys).ok_or_else(
+                    || call_err("all arguments must have the same element type"),
+                )?))
             })
             .imp(|a| {
                 let mut out = Vec::new();
@@ -234,7 +262,9 @@ pub(crate) fn register(fs: &mut Vec<Function>) {
                 match &a.ret {
                     Type::List(t) => Ok(Value::list_of(
                         (**t).clone(),
-                        out.into_iter().map(|e| value::convert::convert(&e, t).unwrap_or(e)).collect(),
+                        out.into_iter()
+                            .map(|e| value::convert::convert(&e, t).unwrap_or(e))
+                            .collect(),
                     )),
                     _ => Ok(Value::Tuple(out)),
                 }
@@ -256,7 +286,11 @@ pub(crate) fn register(fs: &mut Vec<Function>) {
                         _ => unknown = true,
                     }
                 }
-                Ok(if unknown { Value::unknown(Type::Bool) } else { Value::Bool(false) })
+                Ok(if unknown {
+                    Value::unknown(Type::Bool)
+                } else {
+                    Value::Bool(false)
+                })
             })
             .build(),
     );
@@ -285,13 +319,16 @@ pub(crate) fn register(fs: &mut Vec<Function>) {
                 _ => Err(arg_err(0, "cannot read elements from string")),
             })
             .imp(|a| {
-                let es = elems(&a.vals[0]).ok_or_else(|| arg_err(0, "cannot read elements from this value"))?;
+                let es = elems(&a.vals[0])
+                    .ok_or_else(|| arg_err(0, "cannot read elements from this value"))?;
                 let i = int_arg(a, 1)?;
                 if es.is_empty() {
                     return Err(call_err("cannot use element function with an empty list"));
                 }
                 if i < 0 {
-                    return Err(call_err("cannot use element function with a negative index"));
+                    return Err(call_err(
+                        "cannot use element function with a negative index",
+                    ));
                 }
                 Ok(es[(i as usize) % es.len()].clone())
             })
@@ -325,7 +362,8 @@ pub(crate) fn register(fs: &mut Vec<Function>) {
         func("index", vec![dynp("list"), dynp("value")])
             .ret(Type::Number)
             .imp(|a| {
-                let es = elems(&a.vals[0]).ok_or_else(|| arg_err(0, "argument must be a list or tuple"))?;
+                let es = elems(&a.vals[0])
+                    .ok_or_else(|| arg_err(0, "argument must be a list or tuple"))?;
                 for (i, e) in es.iter().enumerate() {
                     match e.equals(&a.vals[1]) {
                         Value::Bool(true) => return Ok(Value::number(i as i64)),
@@ -383,7 +421,9 @@ pub(crate) fn register(fs: &mut Vec<Function>) {
                 match args[0].ty() {
                     Type::Map(t) => {
                         if let Some(d) = args.get(2) {
-                            return Ok(value::convert::unify(&[*t, d.ty()]).unwrap_or(Type::Dynamic));
+                            return Ok(
+                                value::convert::unify(&[*t, d.ty()]).unwrap_or(Type::Dynamic)
+                            );
                         }
                         Ok(*t)
                     }
@@ -397,7 +437,10 @@ pub(crate) fn register(fs: &mut Vec<Function>) {
                             }
                             return Err(arg_err(
                                 0,
-                                format!("the given object has no attribute {}", value::ops::go_quote(k)),
+                                format!(
+                                    "the given object has no attribute {}",
+                                    value::ops::go_quote(k)
+                                ),
                             ));
                         }
                         Ok(Type::Dynamic)
@@ -406,37 +449,50 @@ pub(crate) fn register(fs: &mut Vec<Function>) {
                 }
             })
             .imp(|a| {
-                let m = entries(&a.vals[0]).ok_or_else(|| arg_err(0, "the given value must be a map or object"))?;
+                let m = entries(&a.vals[0])
+                    .ok_or_else(|| arg_err(0, "the given value must be a map or object"))?;
                 let k = a.str(1);
                 match m.get(k) {
                     Some(v) => Ok(value::convert::convert(v, &a.ret).unwrap_or_else(|_| v.clone())),
                     None => match a.vals.get(2) {
-                        Some(d) => Ok(value::convert::convert(d, &a.ret).unwrap_or_else(|_| d.clone())),
-                        None => Err(call_err(format!("lookup failed to find key {}", value::ops::go_quote(k)))),
+                        Some(d) => {
+                            Ok(value::convert::convert(d, &a.ret).unwrap_or_else(|_| d.clone()))
+                        }
+                        None => Err(call_err(format!(
+                            "lookup failed to find key {}",
+                            value::ops::go_quote(k)
+                        ))),
                     },
                 }
             })
             .build(),
     );
     fs.push(
-        func("matchkeys", vec![p("values", Type::list(Type::Dynamic)), p("keys", Type::list(Type::Dynamic)), p("searchset", Type::list(Type::Dynamic))])
-            .ret_fn(|args| Ok(args[0].ty()))
-            .imp(|a| {
-                let vs = elems(&a.vals[0]).unwrap_or_default();
-                let ks = elems(&a.vals[1]).unwrap_or_default();
-                let ss = elems(&a.vals[2]).unwrap_or_default();
-                if vs.len() != ks.len() {
-                    return Err(call_err("length of keys and values should be equal"));
+        func(
+            "matchkeys",
+            vec![
+                p("values", Type::list(Type::Dynamic)),
+                p("keys", Type::list(Type::Dynamic)),
+                p("searchset", Type::list(Type::Dynamic)),
+            ],
+        )
+        .ret_fn(|args| Ok(args[0].ty()))
+        .imp(|a| {
+            let vs = elems(&a.vals[0]).unwrap_or_default();
+            let ks = elems(&a.vals[1]).unwrap_or_default();
+            let ss = elems(&a.vals[2]).unwrap_or_default();
+            if vs.len() != ks.len() {
+                return Err(call_err("length of keys and values should be equal"));
+            }
+            let mut out = Vec::new();
+            for (v, k) in vs.iter().zip(ks.iter()) {
+                if ss.iter().any(|s| s.raw_equals(k)) {
+                    out.push(v.clone());
                 }
-                let mut out = Vec::new();
-                for (v, k) in vs.iter().zip(ks.iter()) {
-                    if ss.iter().any(|s| s.raw_equals(k)) {
-                        out.push(v.clone());
-                    }
-                }
-                Ok(same_kind(&a.vals[0], out))
-            })
-            .build(),
+            }
+            Ok(same_kind(&a.vals[0], out))
+        })
+        .build(),
     );
     fs.push(
         func("merge", vec![])
@@ -457,7 +513,12 @@ pub(crate) fn register(fs: &mut Vec<Function>) {
                     match v.unmarked() {
                         Value::Map(..) => {}
                         Value::Object(..) => all_maps = false,
-                        _ => return Err(arg_err(i, "arguments must be maps or objects, got \"string\"")),
+                        _ => {
+                            return Err(arg_err(
+                                i,
+                                "arguments must be maps or objects, got \"string\"",
+                            ))
+                        }
                     }
                     for (k, e) in entries(v).unwrap_or_default() {
                         out.insert(k, e);
@@ -471,7 +532,9 @@ pub(crate) fn register(fs: &mut Vec<Function>) {
                     if let Some(t) = value::convert::unify(&tys) {
                         let conv: Option<BTreeMap<String, Value>> = out
                             .iter()
-                            .map(|(k, v)| value::convert::convert(v, &t).ok().map(|c| (k.clone(), c)))
+                            .map(|(k, v)| {
+                                value::convert::convert(v, &t).ok().map(|c| (k.clone(), c))
+                            })
                             .collect();
                         if let Some(c) = conv {
                             return Ok(Value::map_of(t, c));
@@ -492,10 +555,16 @@ pub(crate) fn register(fs: &mut Vec<Function>) {
                 Type::Tuple(ts) => match ts.len() {
                     0 => Ok(Type::Dynamic),
                     1 => Ok(ts[0].clone()),
-                    _ => Err(arg_err(0, "must be a list, set, or tuple value with either zero or one elements")),
+                    _ => Err(arg_err(
+                        0,
+                        "must be a list, set, or tuple value with either zero or one elements",
+                    )),
                 },
                 Type::Dynamic => Ok(Type::Dynamic),
-                _ => Err(arg_err(0, "must be a list, set, or tuple value with either zero or one elements")),
+                _ => Err(arg_err(
+                    0,
+                    "must be a list, set, or tuple value with either zero or one elements",
+                )),
             })
             .no_refine()
             .imp(|a| {
@@ -503,7 +572,10 @@ pub(crate) fn register(fs: &mut Vec<Function>) {
                 match es.len() {
                     0 => Ok(Value::null(a.ret.clone())),
                     1 => Ok(es[0].clone()),
-                    _ => Err(arg_err(0, "must be a list, set, or tuple value with either zero or one elements")),
+                    _ => Err(arg_err(
+                        0,
+                        "must be a list, set, or tuple value with either zero or one elements",
+                    )),
                 }
             })
             .build(),
@@ -573,10 +645,20 @@ pub(crate) fn register(fs: &mut Vec<Function>) {
             })
             .build(),
     );
-    for (name, op) in [("setintersection", 0u8), ("setsubtract", 1), ("setunion", 2)] {
+    for (name, op) in [
+        ("setintersection", 0u8),
+        ("setsubtract", 1),
+        ("setunion", 2),
+    ] {
         let mut b = func(name, vec![p("first_set", Type::set(Type::Dynamic))]);
         b = if name == "setsubtract" {
-            func(name, vec![p("a", Type::set(Type::Dynamic)), p("b", Type::set(Type::Dynamic))])
+            func(
+                name,
+                vec![
+                    p("a", Type::set(Type::Dynamic)),
+                    p("b", Type::set(Type::Dynamic)),
+                ],
+            )
         } else {
             b.var(p("other_sets", Type::set(Type::Dynamic)))
         };
@@ -587,8 +669,13 @@ pub(crate) fn register(fs: &mut Vec<Function>) {
         };
         fs.push(
             b.ret_fn(|args| {
-                let tys: Vec<Type> = args.iter().map(|v| v.ty().element_type().cloned().unwrap_or(Type::Dynamic)).collect();
-                Ok(Type::set(value::convert::unify(&tys).ok_or_else(|| call_err("given sets must all have compatible element types"))?))
+                let tys: Vec<Type> = args
+                    .iter()
+                    .map(|v| v.ty().element_type().cloned().unwrap_or(Type::Dynamic))
+                    .collect();
+                Ok(Type::set(value::convert::unify(&tys).ok_or_else(|| {
+                    call_err("given sets must all have compatible element types")
+                })?))
             })
             .imp(imp)
             .build(),
@@ -643,7 +730,10 @@ pub(crate) fn register(fs: &mut Vec<Function>) {
                         )
                     })
                     .collect();
-                let all_sets = a.vals.iter().all(|v| matches!(v.unmarked(), Value::Set(..)));
+                let all_sets = a
+                    .vals
+                    .iter()
+                    .all(|v| matches!(v.unmarked(), Value::Set(..)));
                 if all_sets {
                     return Ok(Value::set_of(row_ty, rows));
                 }
@@ -652,35 +742,49 @@ pub(crate) fn register(fs: &mut Vec<Function>) {
             .build(),
     );
     fs.push(
-        func("slice", vec![dynp("list"), p("start_index", Type::Number), p("end_index", Type::Number)])
-            .ret_fn(|args| match args[0].ty() {
-                Type::List(t) => Ok(Type::list(*t)),
-                Type::Tuple(_) | Type::Dynamic => Ok(Type::Dynamic),
-                _ => Err(arg_err(0, "must be a list or tuple value")),
+        func(
+            "slice",
+            vec![
+                dynp("list"),
+                p("start_index", Type::Number),
+                p("end_index", Type::Number),
+            ],
+        )
+        .ret_fn(|args| match args[0].ty() {
+            Type::List(t) => Ok(Type::list(*t)),
+            Type::Tuple(_) | Type::Dynamic => Ok(Type::Dynamic),
+            _ => Err(arg_err(0, "must be a list or tuple value")),
+        })
+        .imp(|a| {
+            let es =
+                elems(&a.vals[0]).ok_or_else(|| arg_err(0, "must be a list or tuple value"))?;
+            let s = int_arg(a, 1)?;
+            let e = int_arg(a, 2)?;
+            if s < 0 {
+                return Err(arg_err(1, "start index must not be less than zero"));
+            }
+            if s > es.len() as i64 {
+                return Err(arg_err(
+                    1,
+                    "start index must not be greater than the length of the list",
+                ));
+            }
+            if e > es.len() as i64 {
+                return Err(arg_err(
+                    2,
+                    "end index must not be greater than the length of the list",
+                ));
+            }
+            if s > e {
+                return Err(call_err("start index must not be greater than end index"));
+            }
+            let part = es[s as usize..e as usize].to_vec();
+            Ok(match &a.ret {
+                Type::List(t) => Value::list_of((**t).clone(), part),
+                _ => Value::Tuple(part),
             })
-            .imp(|a| {
-                let es = elems(&a.vals[0]).ok_or_else(|| arg_err(0, "must be a list or tuple value"))?;
-                let s = int_arg(a, 1)?;
-                let e = int_arg(a, 2)?;
-                if s < 0 {
-                    return Err(arg_err(1, "start index must not be less than zero"));
-                }
-                if s > es.len() as i64 {
-                    return Err(arg_err(1, "start index must not be greater than the length of the list"));
-                }
-                if e > es.len() as i64 {
-                    return Err(arg_err(2, "end index must not be greater than the length of the list"));
-                }
-                if s > e {
-                    return Err(call_err("start index must not be greater than end index"));
-                }
-                let part = es[s as usize..e as usize].to_vec();
-                Ok(match &a.ret {
-                    Type::List(t) => Value::list_of((**t).clone(), part),
-                    _ => Value::Tuple(part),
-                })
-            })
-            .build(),
+        })
+        .build(),
     );
     fs.push(
         func("sort", vec![p("list", Type::list(Type::String))])
@@ -693,11 +797,19 @@ pub(crate) fn register(fs: &mut Vec<Function>) {
                 for e in elems(&a.vals[0]).unwrap_or_default() {
                     match e.as_str() {
                         Some(s) => ss.push(s.to_string()),
-                        None => return Err(arg_err(0, "given list element 0 is null; a null string cannot be sorted")),
+                        None => {
+                            return Err(arg_err(
+                                0,
+                                "given list element 0 is null; a null string cannot be sorted",
+                            ))
+                        }
                     }
                 }
                 ss.sort();
-                Ok(Value::list_of(Type::String, ss.into_iter().map(Value::String).collect()))
+                Ok(Value::list_of(
+                    Type::String,
+                    ss.into_iter().map(Value::String).collect(),
+                ))
             })
             .build(),
     );
@@ -725,51 +837,66 @@ pub(crate) fn register(fs: &mut Vec<Function>) {
             .build(),
     );
     fs.push(
-        func("transpose", vec![p("values", Type::map(Type::list(Type::String)))])
-            .ret(Type::map(Type::list(Type::String)))
-            .imp(|a| {
-                let m = entries(&a.vals[0]).unwrap_or_default();
-                let mut out: BTreeMap<String, Vec<Value>> = BTreeMap::new();
-                for (k, l) in m {
-                    for e in elems(&l).unwrap_or_default() {
-                        let Some(s) = e.as_str() else {
-                            return Err(call_err("input must not contain null list elements"));
-                        };
-                        out.entry(s.to_string()).or_default().push(Value::string(k.clone()));
-                    }
+        func(
+            "transpose",
+            vec![p("values", Type::map(Type::list(Type::String)))],
+        )
+        .ret(Type::map(Type::list(Type::String)))
+        .imp(|a| {
+            let m = entries(&a.vals[0]).unwrap_or_default();
+            let mut out: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+            for (k, l) in m {
+                for e in elems(&l).unwrap_or_default() {
+                    let Some(s) = e.as_str() else {
+                        return Err(call_err("input must not contain null list elements"));
+                    };
+                    out.entry(s.to_string())
+                        .or_default()
+                        .push(Value::string(k.clone()));
                 }
-                Ok(Value::map_of(
-                    Type::list(Type::String),
-                    out.into_iter().map(|(k, v)| (k, Value::list_of(Type::String, v))).collect(),
-                ))
-            })
-            .build(),
+            }
+            Ok(Value::map_of(
+                Type::list(Type::String),
+                out.into_iter()
+                    .map(|(k, v)| (k, Value::list_of(Type::String, v)))
+                    .collect(),
+            ))
+        })
+        .build(),
     );
     fs.push(
-        func("zipmap", vec![p("keys", Type::list(Type::String)), dynp("values")])
-            .ret_fn(|args| match args[1].ty() {
-                Type::List(t) => Ok(Type::map(*t)),
-                _ => Ok(Type::Dynamic),
+        func(
+            "zipmap",
+            vec![p("keys", Type::list(Type::String)), dynp("values")],
+        )
+        .ret_fn(|args| match args[1].ty() {
+            Type::List(t) => Ok(Type::map(*t)),
+            _ => Ok(Type::Dynamic),
+        })
+        .imp(|a| {
+            let ks = elems(&a.vals[0]).unwrap_or_default();
+            let vs =
+                elems(&a.vals[1]).ok_or_else(|| arg_err(1, "must be a list or tuple value"))?;
+            if ks.len() != vs.len() {
+                return Err(call_err(format!(
+                    "number of keys ({}) does not match number of values ({})",
+                    ks.len(),
+                    vs.len()
+                )));
+            }
+            let mut m = BTreeMap::new();
+            for (k, v) in ks.iter().zip(vs) {
+                let Some(k) = k.as_str() else {
+                    return Err(arg_err(0, "keys must not be null"));
+                };
+                m.insert(k.to_string(), v);
+            }
+            Ok(match &a.ret {
+                Type::Map(t) => Value::map_of((**t).clone(), m),
+                _ => Value::Object(m),
             })
-            .imp(|a| {
-                let ks = elems(&a.vals[0]).unwrap_or_default();
-                let vs = elems(&a.vals[1]).ok_or_else(|| arg_err(1, "must be a list or tuple value"))?;
-                if ks.len() != vs.len() {
-                    return Err(call_err(format!("number of keys ({}) does not match number of values ({})", ks.len(), vs.len())));
-                }
-                let mut m = BTreeMap::new();
-                for (k, v) in ks.iter().zip(vs) {
-                    let Some(k) = k.as_str() else {
-                        return Err(arg_err(0, "keys must not be null"));
-                    };
-                    m.insert(k.to_string(), v);
-                }
-                Ok(match &a.ret {
-                    Type::Map(t) => Value::map_of((**t).clone(), m),
-                    _ => Value::Object(m),
-                })
-            })
-            .build(),
+        })
+        .build(),
     );
 }
 

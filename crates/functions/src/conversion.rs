@@ -23,7 +23,11 @@ fn convert_to(v: &Value, ty: &Type) -> R<Value> {
 }
 
 pub(crate) fn register(fs: &mut Vec<Function>) {
-    let prims: [(&'static str, Type); 3] = [("tostring", Type::String), ("tonumber", Type::Number), ("tobool", Type::Bool)];
+    let prims: [(&'static str, Type); 3] = [
+        ("tostring", Type::String),
+        ("tonumber", Type::Number),
+        ("tobool", Type::Bool),
+    ];
     for (name, ty) in prims {
         let imp: crate::framework::ImplFn = match name {
             "tostring" => |a| convert_to(&a.vals[0], &Type::String),
@@ -41,9 +45,18 @@ pub(crate) fn register(fs: &mut Vec<Function>) {
     let colls: [&'static str; 3] = ["tolist", "toset", "tomap"];
     for name in colls {
         let (ret_fn, imp): (crate::framework::TypeFn, crate::framework::ImplFn) = match name {
-            "tolist" => (|args| coll_type(&args[0], 'l'), |a| convert_to(&a.vals[0], &a.ret)),
-            "toset" => (|args| coll_type(&args[0], 's'), |a| convert_to(&a.vals[0], &a.ret)),
-            _ => (|args| coll_type(&args[0], 'm'), |a| convert_to(&a.vals[0], &a.ret)),
+            "tolist" => (
+                |args| coll_type(&args[0], 'l'),
+                |a| convert_to(&a.vals[0], &a.ret),
+            ),
+            "toset" => (
+                |args| coll_type(&args[0], 's'),
+                |a| convert_to(&a.vals[0], &a.ret),
+            ),
+            _ => (
+                |args| coll_type(&args[0], 'm'),
+                |a| convert_to(&a.vals[0], &a.ret),
+            ),
         };
         fs.push(
             func(name, vec![p("v", Type::Dynamic).null().unknown().dynamic()])
@@ -73,7 +86,13 @@ fn coll_type(v: &Value, kind: char) -> R<Type> {
                 's' => "set",
                 _ => "map",
             };
-            return Err(arg_err(0, format!("cannot convert {} to {what} of any single type", other.friendly_name())));
+            return Err(arg_err(
+                0,
+                format!(
+                    "cannot convert {} to {what} of any single type",
+                    other.friendly_name()
+                ),
+            ));
         }
     };
     if elem_tys.is_empty() {
@@ -87,7 +106,13 @@ fn coll_type(v: &Value, kind: char) -> R<Type> {
                 's' => "set",
                 _ => "map",
             };
-            Err(arg_err(0, format!("cannot convert {} to {what} of any single type", v.ty().friendly_name())))
+            Err(arg_err(
+                0,
+                format!(
+                    "cannot convert {} to {what} of any single type",
+                    v.ty().friendly_name()
+                ),
+            ))
         }
     }
 }

@@ -8,13 +8,20 @@ use crate::framework::{arg_err, call_err, func, p, Function, R};
 
 fn parse_ts(s: &str, i: usize) -> R<DateTime<FixedOffset>> {
     DateTime::parse_from_rfc3339(s).map_err(|_| {
-        arg_err(i, format!("not a valid RFC3339 timestamp: cannot use {} as year", value::ops::go_quote(s)))
+        arg_err(
+            i,
+            format!(
+                "not a valid RFC3339 timestamp: cannot use {} as year",
+                value::ops::go_quote(s)
+            ),
+        )
     })
 }
 
 fn rfc3339(t: &DateTime<FixedOffset>) -> String {
     if t.offset().local_minus_utc() == 0 {
-        t.with_timezone(&Utc).to_rfc3339_opts(SecondsFormat::AutoSi, true)
+        t.with_timezone(&Utc)
+            .to_rfc3339_opts(SecondsFormat::AutoSi, true)
     } else {
         t.to_rfc3339_opts(SecondsFormat::AutoSi, false)
     }
@@ -122,31 +129,68 @@ fn format_date(spec: &str, t: &DateTime<FixedOffset>) -> Result<String, String> 
             "EEE" => t.format("%a").to_string(),
             "hh" => format!("{:02}", t.hour()),
             "h" => t.hour().to_string(),
-            "HH" => format!("{:02}", if t.hour() % 12 == 0 { 12 } else { t.hour() % 12 }),
-            "H" => (if t.hour() % 12 == 0 { 12 } else { t.hour() % 12 }).to_string(),
+            "HH" => format!(
+                "{:02}",
+                if t.hour().is_multiple_of(12) {
+                    12
+                } else {
+                    t.hour() % 12
+                }
+            ),
+            "H" => (if t.hour().is_multiple_of(12) {
+                12
+            } else {
+                t.hour() % 12
+            })
+            .to_string(),
             "AA" => if t.hour() < 12 { "AM" } else { "PM" }.to_string(),
             "aa" => if t.hour() < 12 { "am" } else { "pm" }.to_string(),
             "mm" => format!("{:02}", t.minute()),
             "m" => t.minute().to_string(),
             "ss" => format!("{:02}", t.second()),
             "s" => t.second().to_string(),
-            "ZZZZZ" => format!("{}{:02}:{:02}", if off < 0 { '-' } else { '+' }, off.abs() / 3600, off.abs() % 3600 / 60),
-            "ZZZZ" => format!("{}{:02}{:02}", if off < 0 { '-' } else { '+' }, off.abs() / 3600, off.abs() % 3600 / 60),
+            "ZZZZZ" => format!(
+                "{}{:02}:{:02}",
+                if off < 0 { '-' } else { '+' },
+                off.abs() / 3600,
+                off.abs() % 3600 / 60
+            ),
+            "ZZZZ" => format!(
+                "{}{:02}{:02}",
+                if off < 0 { '-' } else { '+' },
+                off.abs() / 3600,
+                off.abs() % 3600 / 60
+            ),
             "ZZZ" => {
                 if off == 0 {
                     "UTC".into()
                 } else {
-                    format!("{}{:02}{:02}", if off < 0 { '-' } else { '+' }, off.abs() / 3600, off.abs() % 3600 / 60)
+                    format!(
+                        "{}{:02}{:02}",
+                        if off < 0 { '-' } else { '+' },
+                        off.abs() / 3600,
+                        off.abs() % 3600 / 60
+                    )
                 }
             }
             "Z" => {
                 if off == 0 {
                     "Z".into()
                 } else {
-                    format!("{}{:02}:{:02}", if off < 0 { '-' } else { '+' }, off.abs() / 3600, off.abs() % 3600 / 60)
+                    format!(
+                        "{}{:02}:{:02}",
+                        if off < 0 { '-' } else { '+' },
+                        off.abs() / 3600,
+                        off.abs() % 3600 / 60
+                    )
                 }
             }
-            other => return Err(format!("invalid date format verb {:?}: unsupported format sequence", other)),
+            other => {
+                return Err(format!(
+                    "invalid date format verb {:?}: unsupported format sequence",
+                    other
+                ))
+            }
         };
         out.push_str(&s);
         i = j;
@@ -158,7 +202,11 @@ pub(crate) fn register(fs: &mut Vec<Function>) {
     fs.push(
         func("timestamp", vec![])
             .ret(Type::String)
-            .imp(|_| Ok(Value::String(Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true))))
+            .imp(|_| {
+                Ok(Value::String(
+                    Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true),
+                ))
+            })
             .build(),
     );
     fs.push(
@@ -166,42 +214,58 @@ pub(crate) fn register(fs: &mut Vec<Function>) {
             .ret(Type::String)
             .imp(|a| {
                 let t = a.ctx.plan_timestamp.unwrap_or_else(Utc::now);
-                Ok(Value::String(t.to_rfc3339_opts(SecondsFormat::AutoSi, true)))
+                Ok(Value::String(
+                    t.to_rfc3339_opts(SecondsFormat::AutoSi, true),
+                ))
             })
             .build(),
     );
     fs.push(
-        func("formatdate", vec![p("format", Type::String), p("time", Type::String)])
-            .ret(Type::String)
-            .imp(|a| {
-                let t = parse_ts(a.str(1), 1)?;
-                format_date(a.str(0), &t).map(Value::String).map_err(|e| arg_err(0, e))
-            })
-            .build(),
+        func(
+            "formatdate",
+            vec![p("format", Type::String), p("time", Type::String)],
+        )
+        .ret(Type::String)
+        .imp(|a| {
+            let t = parse_ts(a.str(1), 1)?;
+            format_date(a.str(0), &t)
+                .map(Value::String)
+                .map_err(|e| arg_err(0, e))
+        })
+        .build(),
     );
     fs.push(
-        func("timeadd", vec![p("timestamp", Type::String), p("duration", Type::String)])
-            .ret(Type::String)
-            .imp(|a| {
-                let t = parse_ts(a.str(0), 0)?;
-                let d = duration(a.str(1)).map_err(call_err)?;
-                let nt = t + chrono::Duration::nanoseconds(d as i64);
-                Ok(Value::String(rfc3339(&nt)))
-            })
-            .build(),
+        func(
+            "timeadd",
+            vec![p("timestamp", Type::String), p("duration", Type::String)],
+        )
+        .ret(Type::String)
+        .imp(|a| {
+            let t = parse_ts(a.str(0), 0)?;
+            let d = duration(a.str(1)).map_err(call_err)?;
+            let nt = t + chrono::Duration::nanoseconds(d as i64);
+            Ok(Value::String(rfc3339(&nt)))
+        })
+        .build(),
     );
     fs.push(
-        func("timecmp", vec![p("timestamp_a", Type::String), p("timestamp_b", Type::String)])
-            .ret(Type::Number)
-            .imp(|a| {
-                let x = parse_ts(a.str(0), 0)?;
-                let y = parse_ts(a.str(1), 1)?;
-                Ok(Value::number(match x.cmp(&y) {
-                    std::cmp::Ordering::Less => -1i64,
-                    std::cmp::Ordering::Equal => 0,
-                    std::cmp::Ordering::Greater => 1,
-                }))
-            })
-            .build(),
+        func(
+            "timecmp",
+            vec![
+                p("timestamp_a", Type::String),
+                p("timestamp_b", Type::String),
+            ],
+        )
+        .ret(Type::Number)
+        .imp(|a| {
+            let x = parse_ts(a.str(0), 0)?;
+            let y = parse_ts(a.str(1), 1)?;
+            Ok(Value::number(match x.cmp(&y) {
+                std::cmp::Ordering::Less => -1i64,
+                std::cmp::Ordering::Equal => 0,
+                std::cmp::Ordering::Greater => 1,
+            }))
+        })
+        .build(),
     );
 }

@@ -204,16 +204,7 @@ fn encoding_for(name: &str) -> R<(&'static encoding_rs::Encoding, String)> {
     };
     let enc =
         encoding_rs::Encoding::for_label_no_replacement(name.as_bytes()).ok_or_else(unsupported)?;
-    let canonical = match enc.name() {
-        "UTF-8" => "UTF-8",
-        "UTF-16LE" => "UTF-16LE",
-        "UTF-16BE" => "UTF-16BE",
-        "Shift_JIS" => "Shift_JIS",
-        "windows-1252" => "windows-1252",
-        "ISO-8859-2" => "ISO-8859-2",
-        n => n,
-    };
-    Ok((enc, canonical.to_string()))
+    Ok((enc, enc.name().to_string()))
 }
 
 /// Go's `url.QueryEscape`.

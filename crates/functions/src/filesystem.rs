@@ -44,8 +44,12 @@ pub(crate) fn read_file(a: &Args, i: usize) -> R<Vec<u8>> {
 fn glob_match(pat: &[&str], parts: &[&str]) -> bool {
     match (pat.first(), parts.first()) {
         (None, None) => true,
-        (Some(&"**"), _) => glob_match(&pat[1..], parts) || (!parts.is_empty() && glob_match(pat, &parts[1..])),
-        (Some(p), Some(s)) => seg_match(p.as_bytes(), s.as_bytes()) && glob_match(&pat[1..], &parts[1..]),
+        (Some(&"**"), _) => {
+            glob_match(&pat[1..], parts) || (!parts.is_empty() && glob_match(pat, &parts[1..]))
+        }
+        (Some(p), Some(s)) => {
+            seg_match(p.as_bytes(), s.as_bytes()) && glob_match(&pat[1..], &parts[1..])
+        }
         _ => false,
     }
 }
@@ -56,7 +60,9 @@ fn seg_match(p: &[u8], s: &[u8]) -> bool {
         (Some(b'*'), _) => seg_match(&p[1..], s) || (!s.is_empty() && seg_match(p, &s[1..])),
         (Some(b'?'), Some(_)) => seg_match(&p[1..], &s[1..]),
         (Some(b'['), Some(c)) => {
-            let Some(end) = p.iter().position(|b| *b == b']') else { return false };
+            let Some(end) = p.iter().position(|b| *b == b']') else {
+                return false;
+            };
             let class = &p[1..end];
             let (neg, class) = match class.first() {
                 Some(b'^') | Some(b'!') => (true, &class[1..]),
@@ -81,10 +87,16 @@ fn seg_match(p: &[u8], s: &[u8]) -> bool {
 }
 
 fn walk(dir: &Path, rel: &str, out: &mut Vec<String>) {
-    let Ok(rd) = std::fs::read_dir(dir) else { return };
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
     for e in rd.flatten() {
         let name = e.file_name().to_string_lossy().to_string();
-        let r = if rel.is_empty() { name.clone() } else { format!("{rel}/{name}") };
+        let r = if rel.is_empty() {
+            name.clone()
+        } else {
+            format!("{rel}/{name}")
+        };
         let path = e.path();
         if path.is_dir() {
             walk(&path, &r, out);
@@ -119,65 +131,84 @@ pub(crate) fn register(fs: &mut Vec<Function>) {
                 let full = resolve(a, a.str(0));
                 match std::fs::metadata(&full) {
                     Ok(m) if m.is_file() => Ok(Value::Bool(true)),
-                    Ok(m) if m.is_dir() => Err(call_err(format!("{} is a directory, not a file", value::ops::go_quote(a.str(0))))),
-                    Ok(_) => Err(call_err(format!("{} is not a regular file, but \"{}\"", value::ops::go_quote(a.str(0)), "irregular"))),
+                    Ok(m) if m.is_dir() => Err(call_err(format!(
+                        "{} is a directory, not a file",
+                        value::ops::go_quote(a.str(0))
+                    ))),
+                    Ok(_) => Err(call_err(format!(
+                        "{} is not a regular file, but \"{}\"",
+                        value::ops::go_quote(a.str(0)),
+                        "irregular"
+                    ))),
                     Err(_) => Ok(Value::Bool(false)),
                 }
             })
             .build(),
     );
     fs.push(
-        func("fileset", vec![p("path", Type::String), p("pattern", Type::String)])
-            .ret(Type::set(Type::String))
-            .imp(|a| {
-                let base = resolve(a, a.str(0));
-                let pat: Vec<&str> = a.str(1).split('/').filter(|s| !s.is_empty()).collect();
-                let mut files = Vec::new();
-                walk(&base, "", &mut files);
-                let mut out: Vec<Value> = files
-                    .into_iter()
-                    .filter(|f| glob_match(&pat, &f.split('/').collect::<Vec<_>>()))
-                    .map(Value::String)
-                    .collect();
-                out.sort_by(|x, y| x.as_str().cmp(&y.as_str()));
-                Ok(Value::set_of(Type::String, out))
-            })
-            .build(),
+        func(
+            "fileset",
+            vec![p("path", Type::String), p("pattern", Type::String)],
+        )
+        .ret(Type::set(Type::String))
+        .imp(|a| {
+            let base = resolve(a, a.str(0));
+            let pat: Vec<&str> = a.str(1).split('/').filter(|s| !s.is_empty()).collect();
+            let mut files = Vec::new();
+            walk(&base, "", &mut files);
+            let mut out: Vec<Value> = files
+                .into_iter()
+                .filter(|f| glob_match(&pat, &f.split('/').collect::<Vec<_>>()))
+                .map(Value::String)
+                .collect();
+            out.sort_by(|x, y| x.as_str().cmp(&y.as_str()));
+            Ok(Value::set_of(Type::String, out))
+        })
+        .build(),
     );
     fs.push(
-        func("templatefile", vec![p("path", Type::String), p("vars", Type::Dynamic)])
-            .ret(Type::Dynamic)
-            .imp(|a| {
-                let src = String::from_utf8(read_file(a, 0)?).map_err(|_| call_err("the template file is not valid UTF-8"))?;
-                let vars: BTreeMap<String, Value> = match a.vals[1].unmarked() {
-                    Value::Object(m) | Value::Map(_, m) => m.clone(),
-                    Value::Null(_) => BTreeMap::new(),
-                    _ => return Err(arg_err(1, "invalid vars value: must be a map")),
-                };
-                let Some(render) = a.ctx.render_template else {
-                    return Err(call_err("templates cannot be rendered here"));
-                };
-                render(&src, a.str(0), &vars).map_err(|e| match e.strip_prefix(crate::MISSING_TEMPLATE_VAR) {
+        func(
+            "templatefile",
+            vec![p("path", Type::String), p("vars", Type::Dynamic)],
+        )
+        .ret(Type::Dynamic)
+        .imp(|a| {
+            let src = String::from_utf8(read_file(a, 0)?)
+                .map_err(|_| call_err("the template file is not valid UTF-8"))?;
+            let vars: BTreeMap<String, Value> = match a.vals[1].unmarked() {
+                Value::Object(m) | Value::Map(_, m) => m.clone(),
+                Value::Null(_) => BTreeMap::new(),
+                _ => return Err(arg_err(1, "invalid vars value: must be a map")),
+            };
+            let Some(render) = a.ctx.render_template else {
+                return Err(call_err("templates cannot be rendered here"));
+            };
+            render(&src, a.str(0), &vars).map_err(|e| {
+                match e.strip_prefix(crate::MISSING_TEMPLATE_VAR) {
                     Some(rest) => arg_err(1, format!("vars map does not contain key {rest}")),
                     None => call_err(e),
-                })
+                }
             })
-            .build(),
+        })
+        .build(),
     );
     fs.push(
-        func("templatestring", vec![p("template", Type::String), p("vars", Type::Dynamic)])
-            .ret(Type::Dynamic)
-            .imp(|a| {
-                let vars: BTreeMap<String, Value> = match a.vals[1].unmarked() {
-                    Value::Object(m) | Value::Map(_, m) => m.clone(),
-                    _ => return Err(arg_err(1, "invalid vars value: must be a map")),
-                };
-                let Some(render) = a.ctx.render_template else {
-                    return Err(call_err("templates cannot be rendered here"));
-                };
-                render(a.str(0), "<templatestring argument>", &vars).map_err(call_err)
-            })
-            .build(),
+        func(
+            "templatestring",
+            vec![p("template", Type::String), p("vars", Type::Dynamic)],
+        )
+        .ret(Type::Dynamic)
+        .imp(|a| {
+            let vars: BTreeMap<String, Value> = match a.vals[1].unmarked() {
+                Value::Object(m) | Value::Map(_, m) => m.clone(),
+                _ => return Err(arg_err(1, "invalid vars value: must be a map")),
+            };
+            let Some(render) = a.ctx.render_template else {
+                return Err(call_err("templates cannot be rendered here"));
+            };
+            render(a.str(0), "<templatestring argument>", &vars).map_err(call_err)
+        })
+        .build(),
     );
     fs.push(
         func("abspath", vec![p("path", Type::String)])
@@ -225,7 +256,12 @@ pub(crate) fn register(fs: &mut Vec<Function>) {
     fs.push(
         func("pathexpand", vec![p("path", Type::String)])
             .ret(Type::String)
-            .imp(|a| Ok(Value::String(expand_home(a.str(0), a.ctx.home_dir.as_deref()))))
+            .imp(|a| {
+                Ok(Value::String(expand_home(
+                    a.str(0),
+                    a.ctx.home_dir.as_deref(),
+                )))
+            })
             .build(),
     );
 }

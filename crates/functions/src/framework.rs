@@ -380,5 +380,3 @@ fn refine_not_null(v: Value) -> Value {
     };
     inner.mark(m)
 }
-
-

@@ -14,7 +14,12 @@ struct Net {
 }
 
 fn parse_cidr(s: &str, i: usize) -> R<Net> {
-    let bad = || arg_err(i, format!("invalid CIDR expression: invalid CIDR address: {s}"));
+    let bad = || {
+        arg_err(
+            i,
+            format!("invalid CIDR expression: invalid CIDR address: {s}"),
+        )
+    };
     let (ip, pre) = s.split_once('/').ok_or_else(bad)?;
     let prefix: u32 = pre.parse().map_err(|_| bad())?;
     let (addr, bits) = match ip.parse::<IpAddr>().map_err(|_| bad())? {
@@ -25,11 +30,19 @@ fn parse_cidr(s: &str, i: usize) -> R<Net> {
         return Err(bad());
     }
     let mask = mask(prefix, bits);
-    Ok(Net { addr: addr & mask, prefix, bits })
+    Ok(Net {
+        addr: addr & mask,
+        prefix,
+        bits,
+    })
 }
 
 fn mask(prefix: u32, bits: u32) -> u128 {
-    let full: u128 = if bits == 128 { u128::MAX } else { (1u128 << bits) - 1 };
+    let full: u128 = if bits == 128 {
+        u128::MAX
+    } else {
+        (1u128 << bits) - 1
+    };
     if prefix == 0 {
         0
     } else {
@@ -56,35 +69,57 @@ fn subnet(n: &Net, newbits: i64, num: i128, i: usize) -> R<Net> {
             n.prefix
         )));
     }
-    let max = if newbits >= 128 { i128::MAX } else { (1i128 << newbits) - 1 };
+    let max = if newbits >= 128 {
+        i128::MAX
+    } else {
+        (1i128 << newbits) - 1
+    };
     if num < 0 || num > max {
-        return Err(call_err(format!("prefix extension of {newbits} does not accommodate a subnet numbered {num}")));
+        return Err(call_err(format!(
+            "prefix extension of {newbits} does not accommodate a subnet numbered {num}"
+        )));
     }
     let shift = n.bits as i64 - np;
     let addr = n.addr | ((num as u128) << shift);
-    Ok(Net { addr, prefix: np as u32, bits: n.bits })
+    Ok(Net {
+        addr,
+        prefix: np as u32,
+        bits: n.bits,
+    })
 }
 
 fn int(a: &Args, i: usize) -> R<i64> {
-    a.num(i).to_i64().ok_or_else(|| arg_err(i, "must be a whole number"))
+    a.num(i)
+        .to_i64()
+        .ok_or_else(|| arg_err(i, "must be a whole number"))
 }
 
 pub(crate) fn register(fs: &mut Vec<Function>) {
     fs.push(
-        func("cidrhost", vec![p("prefix", Type::String), p("hostnum", Type::Number)])
-            .ret(Type::String)
-            .imp(|a| {
-                let n = parse_cidr(a.str(0), 0)?;
-                let host = int(a, 1)? as i128;
-                let hostbits = n.bits - n.prefix;
-                let size: i128 = if hostbits >= 127 { i128::MAX } else { 1i128 << hostbits };
-                let h = if host < 0 { size + host } else { host };
-                if h < 0 || h >= size {
-                    return Err(call_err(format!("prefix of {} does not accommodate a host numbered {host}", n.prefix)));
-                }
-                Ok(Value::String(fmt_addr(n.addr | h as u128, n.bits)))
-            })
-            .build(),
+        func(
+            "cidrhost",
+            vec![p("prefix", Type::String), p("hostnum", Type::Number)],
+        )
+        .ret(Type::String)
+        .imp(|a| {
+            let n = parse_cidr(a.str(0), 0)?;
+            let host = int(a, 1)? as i128;
+            let hostbits = n.bits - n.prefix;
+            let size: i128 = if hostbits >= 127 {
+                i128::MAX
+            } else {
+                1i128 << hostbits
+            };
+            let h = if host < 0 { size + host } else { host };
+            if h < 0 || h >= size {
+                return Err(call_err(format!(
+                    "prefix of {} does not accommodate a host numbered {host}",
+                    n.prefix
+                )));
+            }
+            Ok(Value::String(fmt_addr(n.addr | h as u128, n.bits)))
+        })
+        .build(),
     );
     fs.push(
         func("cidrnetmask", vec![p("prefix", Type::String)])
@@ -92,21 +127,35 @@ pub(crate) fn register(fs: &mut Vec<Function>) {
             .imp(|a| {
                 let n = parse_cidr(a.str(0), 0)?;
                 if n.bits != 32 {
-                    return Err(call_err(format!("IPv6 addresses cannot have a netmask: {}", a.str(0))));
+                    return Err(call_err(format!(
+                        "IPv6 addresses cannot have a netmask: {}",
+                        a.str(0)
+                    )));
                 }
                 Ok(Value::String(fmt_addr(mask(n.prefix, 32), 32)))
             })
             .build(),
     );
     fs.push(
-        func("cidrsubnet", vec![p("prefix", Type::String), p("newbits", Type::Number), p("netnum", Type::Number)])
-            .ret(Type::String)
-            .imp(|a| {
-                let n = parse_cidr(a.str(0), 0)?;
-                let s = subnet(&n, int(a, 1)?, int(a, 2)? as i128, 1)?;
-                Ok(Value::String(format!("{}/{}", fmt_addr(s.addr, s.bits), s.prefix)))
-            })
-            .build(),
+        func(
+            "cidrsubnet",
+            vec![
+                p("prefix", Type::String),
+                p("newbits", Type::Number),
+                p("netnum", Type::Number),
+            ],
+        )
+        .ret(Type::String)
+        .imp(|a| {
+            let n = parse_cidr(a.str(0), 0)?;
+            let s = subnet(&n, int(a, 1)?, int(a, 2)? as i128, 1)?;
+            Ok(Value::String(format!(
+                "{}/{}",
+                fmt_addr(s.addr, s.bits),
+                s.prefix
+            )))
+        })
+        .build(),
     );
     fs.push(
         func("cidrsubnets", vec![p("prefix", Type::String)])

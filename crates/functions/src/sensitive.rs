@@ -20,7 +20,13 @@ pub(crate) fn register(fs: &mut Vec<Function>) {
             .special()
             .build(),
     );
-    let any = || p("value", Type::Dynamic).null().unknown().dynamic().marked();
+    let any = || {
+        p("value", Type::Dynamic)
+            .null()
+            .unknown()
+            .dynamic()
+            .marked()
+    };
     fs.push(
         func("sensitive", vec![any()])
             .ret_fn(|args| Ok(args[0].ty()))

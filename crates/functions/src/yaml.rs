@@ -14,7 +14,9 @@ fn to_value(y: &Yaml) -> R<Value> {
         Yaml::Null | Yaml::BadValue => Value::null(Type::Dynamic),
         Yaml::Boolean(b) => Value::Bool(*b),
         Yaml::Integer(i) => Value::number(*i),
-        Yaml::Real(r) => Value::Number(Number::parse(r).ok_or_else(|| call_err(format!("invalid number {r}")))?),
+        Yaml::Real(r) => {
+            Value::Number(Number::parse(r).ok_or_else(|| call_err(format!("invalid number {r}")))?)
+        }
         Yaml::String(s) => match s.to_ascii_lowercase().as_str() {
             "yes" | "on" | "y" => Value::Bool(true),
             "no" | "off" | "n" => Value::Bool(false),
@@ -30,7 +32,11 @@ fn to_value(y: &Yaml) -> R<Value> {
                     Yaml::Real(r) => r.clone(),
                     Yaml::Boolean(b) => b.to_string(),
                     Yaml::Null => "null".into(),
-                    _ => return Err(call_err("on line 1, column 1: only string keys are supported")),
+                    _ => {
+                        return Err(call_err(
+                            "on line 1, column 1: only string keys are supported",
+                        ))
+                    }
                 };
                 m.insert(key, to_value(v)?);
             }
@@ -57,7 +63,9 @@ fn scalar(v: &Value) -> Option<String> {
 
 fn entries(v: &Value) -> Option<Vec<(String, Value)>> {
     match v.unmarked() {
-        Value::Object(m) | Value::Map(_, m) => Some(m.iter().map(|(k, v)| (k.clone(), v.clone())).collect()),
+        Value::Object(m) | Value::Map(_, m) => {
+            Some(m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+        }
         _ => None,
     }
 }
@@ -173,11 +181,20 @@ pub(crate) fn register(fs: &mut Vec<Function>) {
         func("yamldecode", vec![p("src", Type::String)])
             .ret(Type::Dynamic)
             .imp(|a| {
-                let docs = YamlLoader::load_from_str(a.str(0)).map_err(|e| call_err(format!("on line {}, column {}: {}", e.marker().line(), e.marker().col() + 1, e.info())))?;
+                let docs = YamlLoader::load_from_str(a.str(0)).map_err(|e| {
+                    call_err(format!(
+                        "on line {}, column {}: {}",
+                        e.marker().line(),
+                        e.marker().col() + 1,
+                        e.info()
+                    ))
+                })?;
                 match docs.len() {
                     0 => Ok(Value::null(Type::Dynamic)),
                     1 => to_value(&docs[0]),
-                    _ => Err(call_err("on line 1, column 1: unexpected extra content after value")),
+                    _ => Err(call_err(
+                        "on line 1, column 1: unexpected extra content after value",
+                    )),
                 }
             })
             .build(),

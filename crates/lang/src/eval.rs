@@ -669,14 +669,17 @@ impl<'s, 'a> Evaluator<'s, 'a> {
                                 Ok(Value::String(ks)) => {
                                     if grouping {
                                         groups.entry(ks).or_default().push(val);
-                                    } else if obj.contains_key(&ks) {
-                                        diags.push(err(
-                                            "Duplicate object key",
-                                            format!("Two different items produced the key {ks:?} in this 'for' expression. If duplicates are expected, use the ellipsis (...) after the value expression to enable grouping by key."),
-                                            &ke.range,
-                                        ));
                                     } else {
-                                        obj.insert(ks, val);
+                                        match obj.entry(ks) {
+                                            std::collections::btree_map::Entry::Occupied(o) => diags.push(err(
+                                                "Duplicate object key",
+                                                format!("Two different items produced the key {:?} in this 'for' expression. If duplicates are expected, use the ellipsis (...) after the value expression to enable grouping by key.", o.key()),
+                                                &ke.range,
+                                            )),
+                                            std::collections::btree_map::Entry::Vacant(v) => {
+                                                v.insert(val);
+                                            }
+                                        }
                                     }
                                 }
                                 _ => diags.push(err("Invalid object key", "The key expression produced an invalid result: string required.", &ke.range)),
@@ -902,7 +905,10 @@ impl<'s, 'a> Evaluator<'s, 'a> {
             let v = self.eval(a, &mut ds);
             if ds.has_errors() {
                 // Terraform lists every error, each with its range in HCL's compact form.
-                for d in ds.iter().filter(|d| d.severity == diagnostics::Severity::Error) {
+                for d in ds
+                    .iter()
+                    .filter(|d| d.severity == diagnostics::Severity::Error)
+                {
                     failures.push_str(&format!("\n- {}", d.summary));
                     if let Some(r) = &d.subject {
                         let end = if r.end.line == r.start.line {

@@ -116,10 +116,7 @@ pub fn expression_values(scope: &Scope, expr: &Expr) -> Vec<(String, String)> {
                 len -= 1;
                 continue;
             }
-            if !out.iter().any(|(t, _)| *t == text)
-                && !v.marks().is_sensitive()
-                && v.is_known()
-            {
+            if !out.iter().any(|(t, _)| *t == text) && !v.marks().is_sensitive() && v.is_known() {
                 out.push((text, format!("is {}", compact_value(&v))));
             }
             break;

@@ -376,7 +376,9 @@ pub fn relevant_attributes(c: &Config, plan: &plans::Plan) -> Json {
             Some(Ok(addrs::Target::Module(mi))) => mi,
             _ => ModuleInstance::root(),
         };
-        let Some(mc) = config_at(c, &mi) else { continue };
+        let Some(mc) = config_at(c, &mi) else {
+            continue;
+        };
         let key = format!("{}.{}", ch.type_name, ch.name);
         let res = if ch.mode == "data" {
             mc.module.data_resources.get(&key)
@@ -411,7 +413,9 @@ pub fn relevant_attributes(c: &Config, plan: &plans::Plan) -> Json {
         if !seen.insert((mi.to_string(), e as *const Expr)) {
             continue;
         }
-        let Some(mc) = config_at(c, &mi) else { continue };
+        let Some(mc) = config_at(c, &mi) else {
+            continue;
+        };
         for (root, steps, _) in e.references() {
             let attr = |i: usize| match steps.get(i) {
                 Some(Traverser::Attr { name, .. }) => Some(name.as_str()),
@@ -419,7 +423,9 @@ pub fn relevant_attributes(c: &Config, plan: &plans::Plan) -> Json {
             };
             match root {
                 "var" => {
-                    let (Some(name), Some(last)) = (attr(0), mi.0.last()) else { continue };
+                    let (Some(name), Some(last)) = (attr(0), mi.0.last()) else {
+                        continue;
+                    };
                     let parent = ModuleInstance(mi.0[..mi.0.len() - 1].to_vec());
                     if let Some(a) = config_at(c, &parent)
                         .and_then(|pc| pc.module.module_calls.get(&*last.name))
@@ -441,12 +447,13 @@ pub fn relevant_attributes(c: &Config, plan: &plans::Plan) -> Json {
                     };
                     let key = key.and_then(instance_key);
                     let child = mi.child(name, key);
-                    let Some(cc) = config_at(c, &child) else { continue };
+                    let Some(cc) = config_at(c, &child) else {
+                        continue;
+                    };
                     match attr(next).and_then(|o| cc.module.outputs.get(o)) {
                         Some(o) => work.push((child, &o.expr)),
-                        None => work.extend(
-                            cc.module.outputs.values().map(|o| (child.clone(), &o.expr)),
-                        ),
+                        None => work
+                            .extend(cc.module.outputs.values().map(|o| (child.clone(), &o.expr))),
                     }
                 }
                 "count" | "each" | "path" | "terraform" | "self" => {}
@@ -502,7 +509,10 @@ pub fn relevant_attributes(c: &Config, plan: &plans::Plan) -> Json {
             }
         }
     }
-    out.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.to_string().cmp(&b.1.to_string())));
+    out.sort_by(|a, b| {
+        a.0.cmp(&b.0)
+            .then_with(|| a.1.to_string().cmp(&b.1.to_string()))
+    });
     Json::Array(
         out.into_iter()
             .map(|(r, a)| json!({ "resource": r, "attribute": a }))

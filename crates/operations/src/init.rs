@@ -92,7 +92,7 @@ pub fn init(
             s.to_string()
         }
     };
-    say(&format!("{}", bold("Initializing the backend...")));
+    say(&bold("Initializing the backend..."));
     if !loaded.config.children.is_empty() {
         say(&bold("Initializing modules..."));
         fn list(c: &config::Config, say: &mut dyn FnMut(&str), prefix: &str) {

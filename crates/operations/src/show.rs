@@ -54,7 +54,11 @@ fn view_attributes(
     type_name: &str,
 ) -> Json {
     let lookup = crate::schema_lookup(schemas);
-    let mode = if mode == ResourceMode::Data { "data" } else { "managed" };
+    let mode = if mode == ResourceMode::Data {
+        "data"
+    } else {
+        "managed"
+    };
     let Some(block) = lookup(provider, mode, type_name) else {
         return stored;
     };
@@ -155,10 +159,7 @@ fn imported_resources(plan: &Plan) -> Vec<StateResource<'_>> {
                 mode: c.mode,
                 type_name: &c.type_name,
                 name: &c.name,
-                index: c
-                    .index
-                    .as_ref()
-                    .and_then(|i| value::json::to_json(i).ok()),
+                index: c.index.as_ref().and_then(|i| value::json::to_json(i).ok()),
                 provider_name: c.provider_name.clone(),
                 schema_version: u64::try_from(c.schema_version).unwrap_or(0),
                 attributes: value::json::to_json(&plain).unwrap_or(json!({})),
@@ -236,9 +237,9 @@ pub fn plan_json(
     let mut has_resources = false;
     if let Json::Object(m) = &mut prior_vals {
         let root = m.remove("root_module");
-        has_resources = root.as_ref().is_some_and(|r| {
-            r.get("resources").is_some() || r.get("child_modules").is_some()
-        });
+        has_resources = root
+            .as_ref()
+            .is_some_and(|r| r.get("resources").is_some() || r.get("child_modules").is_some());
         if !outs.is_empty() {
             m.insert("outputs".into(), Json::Object(outs.clone()));
         }

@@ -72,7 +72,7 @@ pub fn rm(state: &mut State, addresses: &[String]) -> Result<Vec<String>, Failur
         if hits.is_empty() {
             return Err(Failure::new(
                 "Invalid target address",
-                format!("No matching objects found. To view the available instances, use \"terraform state list\". Please modify the address to reference a specific instance."),
+                "No matching objects found. To view the available instances, use \"terraform state list\". Please modify the address to reference a specific instance.",
             ));
         }
         for (saddr, k, name) in hits {

@@ -56,6 +56,7 @@ fn raw_value(
     Ok(v)
 }
 
+#[allow(clippy::too_many_arguments)] // the collector's accumulators, threaded through each file
 fn load_file(
     cfg: &Config,
     path: &Path,

@@ -182,14 +182,11 @@ impl Plan {
 
     /// Whether applying the plan would change anything (resources or outputs).
     pub fn has_changes(&self) -> bool {
-        self.resource_changes
-            .iter()
-            .any(|c| {
-                !matches!(c.action, Action::NoOp | Action::Read)
-                    || c.previous_address.is_some()
-                    || c.importing_id.is_some()
-            })
-            || self.output_changes.iter().any(|c| c.action != Action::NoOp)
+        self.resource_changes.iter().any(|c| {
+            !matches!(c.action, Action::NoOp | Action::Read)
+                || c.previous_address.is_some()
+                || c.importing_id.is_some()
+        }) || self.output_changes.iter().any(|c| c.action != Action::NoOp)
     }
 }
 

@@ -30,7 +30,7 @@ enum Op {
     Create,
     Delete,
     Update,
-    NoOp,
+    Same,
 }
 
 impl Op {
@@ -39,7 +39,7 @@ impl Op {
             Op::Create => "+",
             Op::Delete => "-",
             Op::Update => "~",
-            Op::NoOp => " ",
+            Op::Same => " ",
         }
     }
 }
@@ -58,7 +58,7 @@ impl Ctx {
             Op::Create => format!("{GREEN}+{RESET}"),
             Op::Delete => format!("{RED}-{RESET}"),
             Op::Update => format!("{YELLOW}~{RESET}"),
-            Op::NoOp => " ".into(),
+            Op::Same => " ".into(),
         }
     }
     fn dim(&self, s: &str) -> String {
@@ -183,10 +183,10 @@ fn value_change(
     let op = match (before, after) {
         (None, Some(_)) => Op::Create,
         (Some(_), None) => Op::Delete,
-        (Some(b), Some(a)) if eq(b, a) => Op::NoOp,
+        (Some(b), Some(a)) if eq(b, a) => Op::Same,
         _ => Op::Update,
     };
-    let forces = if op != Op::NoOp && ctx.replace_paths.iter().any(|p| p == path) {
+    let forces = if op != Op::Same && ctx.replace_paths.iter().any(|p| p == path) {
         ctx.dim(" # forces replacement")
     } else {
         String::new()
@@ -203,8 +203,8 @@ fn value_change(
         };
         return (format!("{s}{forces}"), op);
     }
-    let b = before.filter(|v| !v.is_null() || op == Op::NoOp);
-    let a = after.filter(|v| !v.is_null() || op == Op::NoOp);
+    let b = before.filter(|v| !v.is_null() || op == Op::Same);
+    let a = after.filter(|v| !v.is_null() || op == Op::Same);
     // Unknown after.
     if let Some(av) = after {
         if !av.is_known() {
@@ -243,7 +243,7 @@ fn value_change(
                         if op == Op::Create || op == Op::Delete {
                             op
                         } else {
-                            Op::NoOp
+                            Op::Same
                         },
                         bl[i],
                     ),
@@ -251,17 +251,13 @@ fn value_change(
                     (None, Some(j)) => (Op::Create, al[j]),
                     _ => continue,
                 };
-                let sym = if op == Op::Create {
-                    Op::NoOp
-                } else if op == Op::Delete {
-                    Op::NoOp
+                let sym = if matches!(op, Op::Create | Op::Delete) {
+                    Op::Same
                 } else {
                     sym
                 };
                 s.push_str(
-                    &format!("{}{} {}\n", pad(indent + 4), ctx.sym(sym), line)
-                        .trim_end_matches(' ')
-                        .to_string(),
+                    format!("{}{} {}\n", pad(indent + 4), ctx.sym(sym), line).trim_end_matches(' '),
                 );
                 if !s.ends_with('\n') {
                     s.push('\n');
@@ -281,7 +277,7 @@ fn value_change(
         let s = match (op, b, a) {
             (Op::Create, _, Some(a)) => primitive(a),
             (Op::Delete, Some(b), _) => format!("{} -> null", primitive(b)),
-            (Op::NoOp, Some(b), _) => primitive(b),
+            (Op::Same, Some(b), _) => primitive(b),
             (Op::Update, Some(b), Some(a)) => format!("{} -> {}", primitive(b), primitive(a)),
             (Op::Update, None, Some(a)) => format!("null -> {}", primitive(a)),
             (Op::Update, Some(b), None) => format!("{} -> null", primitive(b)),
@@ -316,7 +312,7 @@ fn value_change(
             });
             let (text, eop) = value_change(ctx, bv, av, indent + 4, path);
             path.pop();
-            if eop == Op::NoOp && op == Op::Update {
+            if eop == Op::Same && op == Op::Update {
                 hidden += 1;
                 continue;
             }
@@ -405,7 +401,7 @@ fn value_change(
             while i < aligned.len() {
                 match aligned[i] {
                     (Some(x), Some(_)) => items.push((
-                        Op::NoOp,
+                        Op::Same,
                         value_change(ctx, Some(&bl[x]), Some(&bl[x]), indent + 4, path).0,
                     )),
                     (Some(x), None) => {
@@ -448,9 +444,9 @@ fn value_change(
     let mut hidden = 0;
     let n = items.len();
     for (idx, (eop, text)) in items.iter().enumerate() {
-        if *eop == Op::NoOp && op == Op::Update {
-            let near = (idx > 0 && items[idx - 1].0 != Op::NoOp)
-                || (idx + 1 < n && items[idx + 1].0 != Op::NoOp);
+        if *eop == Op::Same && op == Op::Update {
+            let near = (idx > 0 && items[idx - 1].0 != Op::Same)
+                || (idx + 1 < n && items[idx + 1].0 != Op::Same);
             if !near {
                 hidden += 1;
                 continue;
@@ -543,14 +539,11 @@ fn body(
         path.push(PathStep::Attr(name.clone()));
         let (text, aop) = value_change(ctx, bv.as_ref(), av.as_ref(), indent, path);
         path.pop();
-        if aop == Op::NoOp
-            && !(important(name) && op != Op::NoOp && op != Op::Create)
-            && op != Op::NoOp
-        {
+        if aop == Op::Same && op != Op::Same && !(important(name) && op != Op::Create) {
             hidden += 1;
             continue;
         }
-        if aop == Op::NoOp && op == Op::NoOp && !important(name) {
+        if aop == Op::Same && op == Op::Same && !important(name) {
             hidden += 1;
             continue;
         }
@@ -605,10 +598,10 @@ fn body(
             let bop = match (b, a) {
                 (None, Some(_)) => Op::Create,
                 (Some(_), None) => Op::Delete,
-                (Some(x), Some(y)) if eq(x, y) => Op::NoOp,
+                (Some(x), Some(y)) if eq(x, y) => Op::Same,
                 _ => Op::Update,
             };
-            if bop == Op::NoOp && op != Op::NoOp {
+            if bop == Op::Same && op != Op::Same {
                 hidden_blocks += 1;
                 continue;
             }
@@ -753,8 +746,8 @@ fn resource_block(
             " <=".to_string(),
             Op::Create,
         ),
-        Action::NoOp => (String::new(), "   ".to_string(), Op::NoOp),
-        Action::Forget => (String::new(), " .".to_string(), Op::NoOp),
+        Action::NoOp => (String::new(), "   ".to_string(), Op::Same),
+        Action::Forget => (String::new(), " .".to_string(), Op::Same),
     };
     let mut s = String::new();
     match c.action {

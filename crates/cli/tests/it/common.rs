@@ -84,8 +84,12 @@ fn json_diff(path: &str, got: &serde_json::Value, want: &serde_json::Value, out:
                 let p = format!("{path}/{k}");
                 match (a.get(k), b.get(k)) {
                     (Some(x), Some(y)) => json_diff(&p, x, y, out),
-                    (Some(x), None) => out.push(format!("  {p}: weir has {x}, terraform has nothing")),
-                    (None, Some(y)) => out.push(format!("  {p}: weir has nothing, terraform has {y}")),
+                    (Some(x), None) => {
+                        out.push(format!("  {p}: weir has {x}, terraform has nothing"))
+                    }
+                    (None, Some(y)) => {
+                        out.push(format!("  {p}: weir has nothing, terraform has {y}"))
+                    }
                     (None, None) => {}
                 }
             }

@@ -81,7 +81,8 @@ fn console_matches_terraform_on_the_corpus() {
     let mut report = String::new();
     for c in &cases {
         let (stdout, stderr, code) = run(&weir, work.path(), &c.expr);
-        if (stdout.as_str(), stderr.as_str(), code) != (c.stdout.as_str(), c.stderr.as_str(), c.code)
+        if (stdout.as_str(), stderr.as_str(), code)
+            != (c.stdout.as_str(), c.stderr.as_str(), c.code)
         {
             differ.insert(c.expr.clone());
             report.push_str(&format!(
@@ -126,10 +127,14 @@ fn console_golden_matches_live_terraform() {
             continue;
         }
         let (stdout, stderr, code) = run(&tf, work.path(), &c.expr);
-        if (stdout.as_str(), stderr.as_str(), code) != (c.stdout.as_str(), c.stderr.as_str(), c.code)
+        if (stdout.as_str(), stderr.as_str(), code)
+            != (c.stdout.as_str(), c.stderr.as_str(), c.code)
         {
             stale.push(c.expr);
         }
     }
-    assert!(stale.is_empty(), "golden answers differ from the live terraform: {stale:#?}");
+    assert!(
+        stale.is_empty(),
+        "golden answers differ from the live terraform: {stale:#?}"
+    );
 }
