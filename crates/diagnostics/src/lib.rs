@@ -41,6 +41,20 @@ impl SourceRange {
             end: self.end.max(other.end),
         }
     }
+
+    /// HCL's compact form, as Terraform quotes ranges inside messages: `file:2,13-17`, or
+    /// `file:2,13-3,4` across lines.
+    pub fn compact(&self) -> String {
+        let end = if self.end.line == self.start.line {
+            self.end.column.to_string()
+        } else {
+            format!("{},{}", self.end.line, self.end.column)
+        };
+        format!(
+            "{}:{},{}-{end}",
+            self.filename, self.start.line, self.start.column
+        )
+    }
 }
 
 impl fmt::Display for SourceRange {

@@ -835,17 +835,11 @@ impl<'s, 'a> Evaluator<'s, 'a> {
                 // Terraform checks every reference against the variables before rendering.
                 for (root, _, r) in expr.references() {
                     if !vars.contains_key(root) {
-                        let end = if r.end.line == r.start.line {
-                            r.end.column.to_string()
-                        } else {
-                            format!("{},{}", r.end.line, r.end.column)
-                        };
                         return Err(format!(
-                            "{}{}, referenced at {filename}:{},{}-{end}",
+                            "{}{}, referenced at {}",
                             functions::MISSING_TEMPLATE_VAR,
                             value::ops::go_quote(root),
-                            r.start.line,
-                            r.start.column,
+                            r.compact(),
                         ));
                     }
                 }
@@ -911,15 +905,7 @@ impl<'s, 'a> Evaluator<'s, 'a> {
                 {
                     failures.push_str(&format!("\n- {}", d.summary));
                     if let Some(r) = &d.subject {
-                        let end = if r.end.line == r.start.line {
-                            r.end.column.to_string()
-                        } else {
-                            format!("{},{}", r.end.line, r.end.column)
-                        };
-                        failures.push_str(&format!(
-                            " (at {}:{},{}-{end})",
-                            r.filename, r.start.line, r.start.column
-                        ));
+                        failures.push_str(&format!(" (at {})", r.compact()));
                     }
                     failures.push_str(&format!("\n  {}", d.detail));
                 }
