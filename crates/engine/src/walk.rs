@@ -1560,6 +1560,21 @@ impl<'a> Walker<'a> {
         }
     }
 
+    /// Under destroy a data source is not read again: its prior value (or null) stands.
+    fn destroy_time_data(
+        &self,
+        ctx: &ResCtx,
+        prior_obj: Option<&InstanceObject>,
+        addr: &str,
+    ) -> Result<Value, ()> {
+        match prior_obj {
+            Some(o) => self
+                .decode_prior(ctx.slot, &ctx.r.type_name, ctx.schema, o, addr)
+                .map_err(|d| self.diag(d)),
+            None => Ok(Value::null(ctx.schema.block.implied_type())),
+        }
+    }
+
     fn plan_data(
         &self,
         ctx: &ResCtx,
@@ -1569,12 +1584,7 @@ impl<'a> Walker<'a> {
     ) -> Result<Value, ()> {
         let addr = inst.to_string();
         if self.opts.mode == PlanMode::Destroy {
-            return match prior_obj {
-                Some(o) => self
-                    .decode_prior(ctx.slot, &ctx.r.type_name, ctx.schema, o, &addr)
-                    .map_err(|d| self.diag(d)),
-                None => Ok(Value::null(ctx.schema.block.implied_type())),
-            };
+            return self.destroy_time_data(ctx, prior_obj, &addr);
         }
         let config = self.eval_config(ctx, nd, &addr)?;
         let (plain, marks) = config.clone().unmark_deep();
@@ -1887,12 +1897,7 @@ impl<'a> Walker<'a> {
     ) -> Result<Value, ()> {
         let addr = inst.to_string();
         if self.opts.mode == PlanMode::Destroy {
-            return match prior_obj {
-                Some(o) => self
-                    .decode_prior(ctx.slot, &ctx.r.type_name, ctx.schema, o, &addr)
-                    .map_err(|d| self.diag(d)),
-                None => Ok(Value::null(ctx.schema.block.implied_type())),
-            };
+            return self.destroy_time_data(ctx, prior_obj, &addr);
         }
         let config = self.eval_config(ctx, nd, &addr)?;
         let (plain, _) = config.unmark_deep();

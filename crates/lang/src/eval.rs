@@ -951,7 +951,7 @@ impl<'s, 'a> Evaluator<'s, 'a> {
 }
 
 /// A resource instance key from a literal index value.
-fn instance_key(v: &Value) -> Option<addrs::InstanceKey> {
+pub fn instance_key(v: &Value) -> Option<addrs::InstanceKey> {
     match v {
         Value::String(s) => Some(addrs::InstanceKey::Str(s.as_str().into())),
         Value::Number(n) => n.to_i64().map(addrs::InstanceKey::Int),

@@ -18,6 +18,7 @@ use chrono::{DateTime, Utc};
 use diagnostics::{Diagnostic, Diagnostics, SourceRange};
 use value::{Type, Value};
 
+pub use eval::instance_key;
 pub use exprvalues::{compact_value, expression_values};
 pub use refs::{body_references, references};
 

@@ -345,14 +345,6 @@ fn body_exprs<'a>(body: &'a Body, out: &mut Vec<&'a Expr>) {
     }
 }
 
-fn instance_key(k: &value::Value) -> Option<addrs::InstanceKey> {
-    match k {
-        value::Value::String(s) => Some(addrs::InstanceKey::Str(s.as_str().into())),
-        value::Value::Number(n) => n.to_i64().map(addrs::InstanceKey::Int),
-        _ => None,
-    }
-}
-
 /// The config module of a module instance path.
 fn config_at<'a>(c: &'a Config, mi: &addrs::ModuleInstance) -> Option<&'a Config> {
     mi.0.iter()
@@ -445,7 +437,7 @@ pub fn relevant_attributes(c: &Config, plan: &plans::Plan) -> Json {
                         Some(Traverser::Index { key, .. }) => (Some(key), 2),
                         _ => (None, 1),
                     };
-                    let key = key.and_then(instance_key);
+                    let key = key.and_then(lang::instance_key);
                     let child = mi.child(name, key);
                     let Some(cc) = config_at(c, &child) else {
                         continue;
@@ -476,7 +468,7 @@ pub fn relevant_attributes(c: &Config, plan: &plans::Plan) -> Json {
                     };
                     addr.push_str(&format!("{mode_prefix}{type_name}.{name}"));
                     if let Some(Traverser::Index { key, .. }) = steps.get(i) {
-                        if let Some(k) = instance_key(key) {
+                        if let Some(k) = lang::instance_key(key) {
                             addr.push_str(&k.to_string());
                         }
                         i += 1;
