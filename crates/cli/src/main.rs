@@ -1,6 +1,7 @@
 //! The `weir` binary: parses the command line and hands each verb to the library crates.
 
 mod args;
+mod logging;
 mod run;
 mod state_cmds;
 mod ui;
@@ -16,6 +17,7 @@ use args::{Cli, Command};
 pub const TERRAFORM_COMPAT_VERSION: &str = "1.11.4";
 
 fn main() -> ExitCode {
+    logging::init();
     let mut raw: Vec<String> = std::env::args().collect();
     let end = raw.iter().position(|a| a == "--").unwrap_or(raw.len());
     let before = raw.len();

@@ -7,7 +7,7 @@ use providers::schema::{Attribute, Block, NestingMode};
 use value::{Marks, PathStep, Type, Value};
 
 /// The proposed new state for PlanResourceChange: configured values win; attributes that are
-/// computed and left null in config keep their prior value (or become unknown on create).
+/// computed and left null in config keep their prior value (null on create).
 pub fn proposed_new(schema: &Block, prior: &Value, config: &Value) -> Value {
     if config.is_null() || !config.is_known() {
         return config.clone();
@@ -63,9 +63,14 @@ fn proposed_block(schema: &Block, prior: &Value, config: &Value) -> Value {
 
 fn proposed_attr(attr: &Attribute, prior: Option<Value>, config: Value) -> Value {
     if attr.computed && config.is_null() {
-        return match prior {
-            Some(p) => p,
-            None => Value::unknown(attr.ty.clone()),
+        // The prior value (null on create): the provider decides what becomes unknown.
+        // Exception: an optional nested attribute whose prior holds configured
+        // (non-computed) values must have been unset in config since, so null it is.
+        let prior = prior.unwrap_or_else(|| Value::null(attr.ty.clone()));
+        return if optional_value_not_computable(attr, &prior) {
+            config
+        } else {
+            prior
         };
     }
     if let Some((mode, block)) = &attr.nested {
@@ -422,6 +427,95 @@ fn index_of(k: &Value) -> Option<usize> {
         .and_then(|i| usize::try_from(i).ok())
 }
 
+/// The planned value of a data source whose read waits until apply: the configuration with
+/// every computed attribute it leaves null unknown, nested blocks included (Terraform's
+/// `PlannedDataResourceObject`).
+pub fn planned_data_object(schema: &Block, config: &Value) -> Value {
+    let (cu, marks) = config.clone().unmark();
+    let Value::Object(m) = cu else {
+        return config.clone();
+    };
+    let mut out = BTreeMap::new();
+    for (name, attr) in &schema.attributes {
+        let v = m
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| Value::null(attr.ty.clone()));
+        let v = if attr.computed && v.is_null() {
+            Value::unknown(attr.ty.clone())
+        } else {
+            match &attr.nested {
+                Some((_, b)) if v.is_known() && !v.is_null() => {
+                    map_elements(&v, |e| planned_data_object(b, e))
+                }
+                _ => v,
+            }
+        };
+        out.insert(name.clone(), v);
+    }
+    for (name, nb) in &schema.block_types {
+        let v = m
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| Value::null(nb.block.implied_type()));
+        let v = if v.is_known() && !v.is_null() {
+            map_elements(&v, |e| planned_data_object(&nb.block, e))
+        } else {
+            v
+        };
+        out.insert(name.clone(), v);
+    }
+    Value::Object(out).mark(marks)
+}
+
+/// Applies `f` to an object, or to each element of a collection of objects.
+fn map_elements(v: &Value, f: impl Fn(&Value) -> Value) -> Value {
+    let (u, marks) = v.clone().unmark();
+    let out = match u {
+        Value::Object(_) => f(&u),
+        Value::List(t, vs) => Value::List(t, vs.iter().map(&f).collect()),
+        Value::Set(t, vs) => Value::set_of(t, vs.iter().map(&f).collect()),
+        Value::Tuple(vs) => Value::Tuple(vs.iter().map(&f).collect()),
+        Value::Map(t, m) => Value::Map(t, m.iter().map(|(k, e)| (k.clone(), f(e))).collect()),
+        other => other,
+    };
+    out.mark(marks)
+}
+
+/// Whether a prior value of an optional nested attribute holds a non-null value of a
+/// non-computed nested attribute, which only configuration can have set.
+fn optional_value_not_computable(attr: &Attribute, prior: &Value) -> bool {
+    if !attr.optional || prior.is_null() {
+        return false;
+    }
+    let Some((_, block)) = &attr.nested else {
+        return false;
+    };
+    fn holds_configured(block: &Block, v: &Value) -> bool {
+        match v.unmarked() {
+            Value::Object(m) => block.attributes.iter().any(|(name, a)| {
+                let Some(x) = m.get(name) else { return false };
+                if x.is_null() {
+                    return false;
+                }
+                if !a.computed {
+                    return true;
+                }
+                match &a.nested {
+                    Some((_, b)) => holds_configured(b, x),
+                    None => false,
+                }
+            }),
+            Value::List(_, vs) | Value::Set(_, vs) | Value::Tuple(vs) => {
+                vs.iter().any(|e| holds_configured(block, e))
+            }
+            Value::Map(_, m) => m.values().any(|e| holds_configured(block, e)),
+            _ => false,
+        }
+    }
+    holds_configured(block, prior)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -466,11 +560,12 @@ mod tests {
     }
 
     #[test]
-    fn create_makes_computed_unknown_and_update_keeps_prior() {
+    fn create_leaves_computed_null_and_update_keeps_prior() {
         let s = schema();
         let config = obj(Value::null(Type::String), "a");
         let created = proposed_new(&s, &Value::null(s.implied_type()), &config);
-        assert!(!created.get_attr("id").unwrap().is_known());
+        // As in Terraform: the provider, not the proposal, makes it unknown.
+        assert!(created.get_attr("id").unwrap().is_null());
         assert_eq!(created.get_attr("name").unwrap().as_str(), Some("a"));
 
         let prior = obj(Value::string("x1"), "a");

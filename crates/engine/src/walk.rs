@@ -52,8 +52,10 @@ impl Semaphore {
 /// A started provider and its schema.
 pub struct ProviderSlot {
     pub provider: Arc<dyn Provider>,
+    pub source: String,
     pub schema: Arc<ProviderSchema>,
-    configured: Mutex<Option<Result<(), String>>>,
+    /// Whether ConfigureProvider succeeded, once it has been called.
+    configured: Mutex<Option<bool>>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -79,7 +81,8 @@ pub struct Walker<'a> {
     /// Providers by source address (one process each, started on first use).
     slots: Mutex<HashMap<String, Arc<ProviderSlot>>>,
     /// Evaluated provider configurations by state string.
-    provider_configs: Mutex<HashMap<String, Value>>,
+    /// Evaluated provider configurations by state string, with the block they came from.
+    provider_configs: Mutex<HashMap<String, (Value, &'a config::ProviderConfig)>>,
     /// Instances handled by resource nodes (to find orphans afterwards).
     pub visited: Mutex<HashSet<ResourceAddr>>,
     /// Apply phase: the plan being applied, by instance address (and deposed key).
@@ -218,10 +221,12 @@ impl<'a> Walker<'a> {
         errs
     }
 
-    /// The started provider for a source address.
-    pub fn slot(&self, source: &str) -> Result<Arc<ProviderSlot>, String> {
+    /// The started provider process for one provider configuration (its state string, e.g.
+    /// `provider["registry.terraform.io/hashicorp/aws"].west`): each configuration gets its own
+    /// process, as in Terraform, because a provider is configured once per process.
+    pub fn slot(&self, state_string: &str, source: &str) -> Result<Arc<ProviderSlot>, String> {
         let mut slots = self.slots.lock().expect("slots");
-        if let Some(s) = slots.get(source) {
+        if let Some(s) = slots.get(state_string) {
             return Ok(s.clone());
         }
         let provider = self.factory.start(source)?;
@@ -237,20 +242,36 @@ impl<'a> Walker<'a> {
         }
         let slot = Arc::new(ProviderSlot {
             provider,
+            source: source.to_string(),
             schema: Arc::new(schema),
             configured: Mutex::new(None),
         });
-        slots.insert(source.to_string(), slot.clone());
+        slots.insert(state_string.to_string(), slot.clone());
         Ok(slot)
     }
 
-    /// All providers started during the walk (to close them afterwards, and for renderers).
+    /// The provider to call for an object: configured before its first use, except in the
+    /// console's evaluation phase, which only needs schemas.
+    fn provider_for(
+        &self,
+        state_string: &str,
+        source: &str,
+    ) -> Result<Arc<ProviderSlot>, Option<String>> {
+        if self.phase == Phase::Eval {
+            self.slot(state_string, source).map_err(Some)
+        } else {
+            self.configured(state_string, source)
+        }
+    }
+
+    /// The schemas of every provider started during the walk, by source address (for
+    /// renderers and the JSON forms).
     pub fn schemas(&self) -> BTreeMap<String, Arc<ProviderSchema>> {
         self.slots
             .lock()
             .expect("slots")
-            .iter()
-            .map(|(k, v)| (k.clone(), v.schema.clone()))
+            .values()
+            .map(|v| (v.source.clone(), v.schema.clone()))
             .collect()
     }
 
@@ -261,45 +282,77 @@ impl<'a> Walker<'a> {
     }
 
     /// The configured provider for a configuration address (configured once, on first use).
-    fn configured(&self, state_string: &str, source: &str) -> Result<Arc<ProviderSlot>, String> {
-        let slot = self.slot(source)?;
+    /// A failed configuration reports the provider's diagnostics at the provider block once;
+    /// later callers get `Err(None)`. `Err(Some(..))` is a provider that did not start.
+    fn configured(
+        &self,
+        state_string: &str,
+        source: &str,
+    ) -> Result<Arc<ProviderSlot>, Option<String>> {
+        let slot = self.slot(state_string, source).map_err(Some)?;
         let mut c = slot.configured.lock().expect("configure");
         if c.is_none() {
-            let config = self
+            let (config, pc) = match self
                 .provider_configs
                 .lock()
                 .expect("configs")
                 .get(state_string)
-                .cloned()
-                .unwrap_or_else(|| Value::null(slot.schema.provider.implied_type()));
-            let config = if config.is_null() {
-                empty_object_of(&slot.schema.provider)
-            } else {
-                config
+            {
+                Some((v, pc)) if !v.is_null() => (v.clone(), Some(*pc)),
+                _ => (empty_object_of(&slot.schema.provider), None),
             };
-            let res = self
-                .sem
-                .run(|| {
-                    slot.provider
-                        .configure(&self.opts.terraform_version, &config)
-                })
-                .map_err(|e| e.to_string())
-                .and_then(|ds| {
-                    if providers::has_errors(&ds) {
-                        Err(ds
-                            .iter()
-                            .map(|d| format!("{}: {}", d.summary, d.detail))
-                            .collect::<Vec<_>>()
-                            .join("\n"))
-                    } else {
-                        Ok(())
-                    }
-                });
-            *c = Some(res);
+            let res = self.sem.run(|| {
+                slot.provider
+                    .configure(&self.opts.terraform_version, &config)
+            });
+            let ok = match res {
+                Ok(ds) => {
+                    let addr = state_string.to_string();
+                    let ds = match pc {
+                        Some(pc) => provider_diags(ds, &addr, Some(&pc.config), &pc.range),
+                        None => {
+                            let mut out = Diagnostics::new();
+                            for d in ds {
+                                out.push(match d.severity {
+                                    providers::Severity::Error => {
+                                        Diagnostic::error(d.summary, d.detail)
+                                    }
+                                    providers::Severity::Warning => {
+                                        Diagnostic::warning(d.summary, d.detail)
+                                    }
+                                });
+                            }
+                            out
+                        }
+                    };
+                    !self.extend(ds)
+                }
+                Err(e) => {
+                    self.diag(Diagnostic::error(
+                        "Failed to configure provider",
+                        format!("{}: {e}", short_source(source)),
+                    ));
+                    false
+                }
+            };
+            *c = Some(ok);
         }
-        match c.as_ref().expect("set above") {
-            Ok(()) => Ok(slot.clone()),
-            Err(e) => Err(e.clone()),
+        if *c == Some(true) {
+            Ok(slot.clone())
+        } else {
+            Err(None)
+        }
+    }
+
+    /// Reports a provider that could not be started (a configuration failure was reported
+    /// when it happened).
+    fn provider_failed(&self, e: Option<String>, subject: Option<&SourceRange>) {
+        if let Some(e) = e {
+            let d = Diagnostic::error("Failed to load plugin schemas", e);
+            self.diag(match subject {
+                Some(r) => d.with_subject(r.clone()),
+                None => d,
+            });
         }
     }
 
@@ -573,7 +626,7 @@ impl<'a> Walker<'a> {
             return true;
         }
         let state_string = key.state_string(self.mods);
-        let slot = match self.slot(&key.source) {
+        let slot = match self.slot(&state_string, &key.source) {
             Ok(s) => s,
             Err(e) => {
                 self.diag(Diagnostic::error("Failed to load plugin schemas", e));
@@ -625,7 +678,7 @@ impl<'a> Walker<'a> {
         self.provider_configs
             .lock()
             .expect("configs")
-            .insert(state_string, v);
+            .insert(state_string, (v, pc));
         true
     }
 
@@ -701,13 +754,10 @@ impl<'a> Walker<'a> {
     fn resource_node(&self, n: usize, m: usize, mode: Mode, key: &str) -> bool {
         let r = self.resource_config(m, mode, key);
         let pk = self.graph.resource_provider[&n].clone();
-        let slot = match self.slot(&pk.source) {
+        let slot = match self.provider_for(&pk.state_string(self.mods), &pk.source) {
             Ok(s) => s,
             Err(e) => {
-                self.diag(
-                    Diagnostic::error("Failed to load plugin schemas", e)
-                        .with_subject(r.decl_range.clone()),
-                );
+                self.provider_failed(e, Some(&r.decl_range));
                 return false;
             }
         };
@@ -1590,11 +1640,7 @@ impl<'a> Walker<'a> {
         let (plain, marks) = config.clone().unmark_deep();
         let pending = self.depends_on_pending(ctx);
         if !plain.is_wholly_known() || pending {
-            let after = crate::objchange::proposed_new(
-                &ctx.schema.block,
-                &Value::null(ctx.schema.block.implied_type()),
-                &plain,
-            );
+            let after = crate::objchange::planned_data_object(&ctx.schema.block, &plain);
             let reason = if pending {
                 ActionReason::ReadBecauseDependencyPending
             } else {
@@ -1968,7 +2014,7 @@ impl<'a> Walker<'a> {
             let slot = match self.configured(&state_string, &c.provider_name) {
                 Ok(s) => s,
                 Err(e) => {
-                    self.diag(Diagnostic::error("Failed to configure provider", e));
+                    self.provider_failed(e, None);
                     ok = false;
                     continue;
                 }
@@ -2184,10 +2230,10 @@ impl<'a> Walker<'a> {
                 continue;
             }
             let source = parse_provider_source(&res.provider);
-            let slot = match self.slot(&source) {
+            let slot = match self.provider_for(&res.provider, &source) {
                 Ok(s) => s,
                 Err(e) => {
-                    self.diag(Diagnostic::error("Failed to load plugin schemas", e));
+                    self.provider_failed(e, None);
                     ok = false;
                     continue;
                 }

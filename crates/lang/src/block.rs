@@ -96,7 +96,17 @@ fn decode_body(
             out.insert(name.clone(), Value::null(attr.ty.clone()));
         }
     }
-    // Nested blocks, with `dynamic` ones expanded.
+    // Nested blocks, with `dynamic` ones expanded. Blocks may also stand for a list- or
+    // set-of-objects attribute that the body does not assign (Terraform's "attributes as
+    // blocks" mode, which legacy SDK providers such as aws_security_group.ingress rely on).
+    let as_attr = |name: &str| {
+        !body.attributes.contains_key(name)
+            && schema
+                .attributes
+                .get(name)
+                .and_then(attr_as_blocks)
+                .is_some()
+    };
     let mut items: BTreeMap<String, Vec<Item>> = BTreeMap::new();
     let mut unknown_types: Vec<String> = Vec::new();
     for b in &body.blocks {
@@ -105,6 +115,7 @@ fn decode_body(
                 ev,
                 b,
                 schema,
+                &as_attr,
                 bindings,
                 &mut items,
                 &mut unknown_types,
@@ -112,7 +123,7 @@ fn decode_body(
             );
             continue;
         }
-        if !schema.block_types.contains_key(&b.type_name) {
+        if !schema.block_types.contains_key(&b.type_name) && !as_attr(&b.type_name) {
             unsupported_block(b, schema, diags);
             continue;
         }
@@ -241,11 +252,67 @@ fn decode_body(
         };
         out.insert(name.clone(), v);
     }
+    // What is left are blocks standing for attributes.
     for (name, its) in items {
-        // Blocks of types the schema lacks were reported already.
-        let _ = (name, its);
+        let attr = &schema.attributes[&name];
+        let Some((obj, set)) = attr_as_blocks(attr) else {
+            continue;
+        };
+        let synthetic = Block {
+            attributes: obj
+                .attrs
+                .iter()
+                .map(|(k, t)| {
+                    let a = providers::schema::Attribute {
+                        ty: t.clone(),
+                        optional: true,
+                        ..Default::default()
+                    };
+                    (k.clone(), a)
+                })
+                .collect(),
+            ..Default::default()
+        };
+        let ety = Type::Object(obj.clone());
+        let vs: Vec<Value> = its
+            .iter()
+            .map(|it| {
+                let v = decode_body(ev, it.body, &synthetic, &it.body.range, &it.bindings, diags);
+                value::convert::convert(&v, &ety).unwrap_or(v)
+            })
+            .collect();
+        let v = if set {
+            Value::set_of(ety, vs)
+        } else {
+            Value::list_of(ety, vs)
+        };
+        out.insert(name, v);
+    }
+    for name in unknown_types {
+        if let Some(attr) = schema.attributes.get(&name) {
+            out.insert(name, Value::unknown(attr.ty.clone()));
+        }
     }
     Value::Object(out)
+}
+
+/// The element object type of an attribute that may be written as blocks, and whether the
+/// attribute is a set: a list or set of objects without a protocol-6 nested type.
+fn attr_as_blocks(attr: &providers::schema::Attribute) -> Option<(&value::ObjectType, bool)> {
+    if attr.nested.is_some() {
+        return None;
+    }
+    match &attr.ty {
+        Type::List(e) => match e.as_ref() {
+            Type::Object(o) => Some((o, false)),
+            _ => None,
+        },
+        Type::Set(e) => match e.as_ref() {
+            Type::Object(o) => Some((o, true)),
+            _ => None,
+        },
+        _ => None,
+    }
 }
 
 fn unsupported_block(b: &CBlock, schema: &Block, diags: &mut Diagnostics) {
@@ -262,6 +329,7 @@ fn expand_dynamic<'b>(
     ev: &mut Evaluator,
     b: &'b CBlock,
     schema: &Block,
+    as_attr: &dyn Fn(&str) -> bool,
     bindings: &[(String, Value)],
     items: &mut BTreeMap<String, Vec<Item<'b>>>,
     unknown_types: &mut Vec<String>,
@@ -275,7 +343,7 @@ fn expand_dynamic<'b>(
         ));
         return;
     };
-    if !schema.block_types.contains_key(ty) {
+    if !schema.block_types.contains_key(ty) && !as_attr(ty) {
         let fake = CBlock {
             type_name: ty.clone(),
             type_range: b

@@ -200,6 +200,13 @@ fn module_json(
                 if let Some(a) = &alias {
                     p.insert("alias".into(), json!(a));
                 }
+                if let Some(v) = m
+                    .required_providers
+                    .get(&local)
+                    .and_then(|r| r.version.as_ref())
+                {
+                    p.insert("version_constraint".into(), json!(v));
+                }
                 if !prefix.is_empty() {
                     p.insert("module_address".into(), json!(prefix));
                 }
@@ -259,6 +266,8 @@ fn module_json(
         }
     }
     if !resources.is_empty() {
+        // Terraform lists them by address, not in declaration order.
+        resources.sort_by(|a, b| a["address"].as_str().cmp(&b["address"].as_str()));
         out.insert("resources".into(), Json::Array(resources));
     }
     if !m.module_calls.is_empty() {
@@ -321,9 +330,9 @@ pub fn configuration(c: &Config, schemas: &BTreeMap<String, Arc<ProviderSchema>>
     // Provider blocks in the root module add their expressions.
     for (key, pc) in &c.module.provider_configs {
         let local = pc.name.clone();
-        let entry = keys.entry(key.clone()).or_insert_with(|| {
-            json!({ "name": local, "full_name": engine::model::provider_source(&c.module, &pc.name) })
-        });
+        let entry = keys
+            .entry(key.clone())
+            .or_insert_with(|| provider_entry(&c.module, &local));
         let schema = schemas
             .get(&engine::model::provider_source(&c.module, &pc.name))
             .map(|s| &s.provider);
@@ -334,7 +343,30 @@ pub fn configuration(c: &Config, schemas: &BTreeMap<String, Arc<ProviderSchema>>
             }
         }
     }
+    // Required providers with no configuration block and no resources still appear.
+    for local in c.module.required_providers.keys() {
+        keys.entry(local.clone())
+            .or_insert_with(|| provider_entry(&c.module, local));
+    }
     json!({ "provider_config": Json::Object(keys.into_iter().collect()), "root_module": root })
+}
+
+/// A root-module `provider_config` entry: names and the version constraint.
+fn provider_entry(m: &config::Module, local: &str) -> Json {
+    let mut p = Map::new();
+    p.insert("name".into(), json!(local));
+    p.insert(
+        "full_name".into(),
+        json!(engine::model::provider_source(m, local)),
+    );
+    if let Some(v) = m
+        .required_providers
+        .get(local)
+        .and_then(|r| r.version.as_ref())
+    {
+        p.insert("version_constraint".into(), json!(v));
+    }
+    Json::Object(p)
 }
 
 /// Every expression of a body, nested blocks included.
@@ -461,6 +493,14 @@ pub fn relevant_attributes(c: &Config, plan: &plans::Plan) -> Json {
                             None => continue,
                         }
                     };
+                    let key = format!("{type_name}.{name}");
+                    let res = if root == "data" {
+                        mc.module.data_resources.get(&key)
+                    } else {
+                        mc.module.managed_resources.get(&key)
+                    };
+                    // Anything else is a `dynamic` block's iterator, not a resource.
+                    let Some(r) = res else { continue };
                     let mut addr = if mi.is_root() {
                         String::new()
                     } else {
@@ -486,17 +526,9 @@ pub fn relevant_attributes(c: &Config, plan: &plans::Plan) -> Json {
                     if !out.contains(&item) {
                         out.push(item);
                     }
-                    let key = format!("{type_name}.{name}");
-                    let res = if root == "data" {
-                        mc.module.data_resources.get(&key)
-                    } else {
-                        mc.module.managed_resources.get(&key)
-                    };
-                    if let Some(r) = res {
-                        let mut es = Vec::new();
-                        body_exprs(&r.config, &mut es);
-                        work.extend(es.into_iter().map(|e| (mi.clone(), e)));
-                    }
+                    let mut es = Vec::new();
+                    body_exprs(&r.config, &mut es);
+                    work.extend(es.into_iter().map(|e| (mi.clone(), e)));
                 }
             }
         }

@@ -2,7 +2,7 @@
 //! and the `*_sensitive` trees, following Terraform's `jsonplan` rules.
 
 use serde_json::{Map, Number as JsonNumber, Value as Json};
-use value::Value;
+use value::{Type, Value};
 
 /// The JSON of a value with unknowns omitted: unknown object/map members are dropped and
 /// unknown list elements become null (element positions correlate with `after_unknown`).
@@ -61,20 +61,19 @@ pub fn unknown_as_bool(v: &Value) -> Json {
 
 /// The `before_sensitive`/`after_sensitive` tree: `true` where a value is marked sensitive.
 /// Collections keep their shape, objects and maps keep only sensitive members; unknown
-/// non-primitive values are shown as empty objects, as Terraform does.
+/// collections are shown as empty arrays and unknown maps and objects as empty objects, as
+/// Terraform does.
 pub fn sensitive_as_bool(v: &Value) -> Json {
     if v.marks().is_sensitive() {
         return Json::Bool(true);
     }
     match v.unmarked() {
         Value::Null(_) | Value::Bool(_) | Value::Number(_) | Value::String(_) => Json::Bool(false),
-        Value::Unknown(u) => {
-            if u.ty.is_primitive() {
-                Json::Bool(false)
-            } else {
-                Json::Object(Map::new())
-            }
-        }
+        Value::Unknown(u) => match &u.ty {
+            Type::List(_) | Type::Set(_) | Type::Tuple(_) => Json::Array(Vec::new()),
+            Type::Map(_) | Type::Object(_) => Json::Object(Map::new()),
+            _ => Json::Bool(false),
+        },
         Value::List(_, vs) | Value::Set(_, vs) | Value::Tuple(vs) => {
             Json::Array(vs.iter().map(sensitive_as_bool).collect())
         }

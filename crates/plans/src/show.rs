@@ -25,6 +25,10 @@ fn module_tree(resources: Vec<ResEntry>) -> Json {
     for r in resources {
         by_module.entry(r.module).or_default().push(r.json);
     }
+    // Terraform lists resources by address (plain string order: data sources last).
+    for rs in by_module.values_mut() {
+        rs.sort_by(|a, b| a["address"].as_str().cmp(&b["address"].as_str()));
+    }
     fn build(addr: &str, by_module: &BTreeMap<String, Vec<Json>>) -> Map<String, Json> {
         let mut m = Map::new();
         if let Some(rs) = by_module.get(addr) {

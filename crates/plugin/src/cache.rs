@@ -8,6 +8,11 @@
 //!
 //! Hashing a 700 MB binary takes about a second, so the hash itself is memoised per binary path
 //! under `index/`, invalidated by the file's size and modification time.
+//!
+//! The same directory remembers provider configurations that validated cleanly (`validated/`):
+//! the AWS provider spends two seconds of every ValidateProviderConfig checking its own
+//! schema, and the answer for the same binary and the same wholly known configuration does
+//! not change. Only a digest is stored, never the configuration (it holds credentials).
 
 use sha2::{Digest, Sha256};
 use std::io::{Read, Write};
@@ -106,6 +111,27 @@ impl SchemaCache {
     }
 }
 
+impl SchemaCache {
+    fn validated_path(&self, binary_key: &str, config: &[u8]) -> PathBuf {
+        let mut h = Sha256::new();
+        h.update(binary_key.as_bytes());
+        h.update([0]);
+        h.update(config);
+        self.dir.join("validated").join(hex::encode(h.finalize()))
+    }
+
+    /// Whether this binary validated exactly this encoded provider configuration without a
+    /// single diagnostic before.
+    pub fn validated(&self, binary_key: &str, config: &[u8]) -> bool {
+        self.validated_path(binary_key, config).is_file()
+    }
+
+    /// Records a clean validation (best effort: a failure only costs the next run the call).
+    pub fn mark_validated(&self, binary_key: &str, config: &[u8]) {
+        let _ = write_atomic(&self.validated_path(binary_key, config), b"");
+    }
+}
+
 fn sha256_file(path: &Path) -> std::io::Result<String> {
     let mut f = std::fs::File::open(path)?;
     let mut h = Sha256::new();
@@ -172,5 +198,20 @@ mod tests {
         // A damaged entry is a miss, not an error.
         std::fs::write(cache.entry_path(&key), b"junk").unwrap();
         assert!(cache.load(&key).is_none());
+    }
+
+    #[test]
+    fn validated_configs_are_remembered_per_binary_and_value() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = SchemaCache::new(dir.path());
+        assert!(!cache.validated("k1", b"cfg"));
+        cache.mark_validated("k1", b"cfg");
+        assert!(cache.validated("k1", b"cfg"));
+        assert!(!cache.validated("k1", b"cfg2"));
+        assert!(!cache.validated("k2", b"cfg"));
+        // No file holds the configuration itself.
+        for e in std::fs::read_dir(dir.path().join("validated")).unwrap() {
+            assert!(std::fs::read(e.unwrap().path()).unwrap().is_empty());
+        }
     }
 }

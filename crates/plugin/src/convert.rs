@@ -524,10 +524,7 @@ fn complete_nested(nb: &NestedBlock, v: Value) -> Value {
         Value::Set(_, vs) | Value::List(_, vs) | Value::Tuple(vs)
             if nb.nesting == NestingMode::Set =>
         {
-            let mut vs: Vec<Value> = vs.into_iter().map(one).collect();
-            vs.sort();
-            vs.dedup();
-            Value::Set(inner, vs)
+            Value::set_of(inner, vs.into_iter().map(one).collect())
         }
         Value::Map(_, m) | Value::Object(m) if nb.nesting == NestingMode::Map => {
             Value::Map(inner, m.into_iter().map(|(k, v)| (k, one(v))).collect())

@@ -450,18 +450,44 @@ fn log_provider_line(name: &str, line: &str) -> Option<String> {
         return None;
     }
     let j: serde_json::Value = serde_json::from_str(line).ok()?;
-    let msg = j.get("@message").and_then(|v| v.as_str()).unwrap_or(line);
+    let mut msg = j
+        .get("@message")
+        .and_then(|v| v.as_str())
+        .unwrap_or(line)
+        .to_string();
+    // Everything hclog attached beyond its own fields, as Terraform's log shows it; the
+    // RPC, resource and module are fields of their own below.
+    if let Some(o) = j.as_object() {
+        for (k, v) in o {
+            if k.starts_with('@') || matches!(k.as_str(), "tf_rpc" | "tf_resource_type") {
+                continue;
+            }
+            match v.as_str() {
+                Some(s) => msg.push_str(&format!(" {k}={s:?}")),
+                None => msg.push_str(&format!(" {k}={v}")),
+            }
+        }
+    }
     let module = j.get("@module").and_then(|v| v.as_str()).unwrap_or("");
+    // The RPC a line belongs to and the resource it concerns are what a reader filters on.
+    let field = |k: &str| j.get(k).and_then(|v| v.as_str()).unwrap_or("");
+    let (rpc, resource) = (field("tf_rpc"), field("tf_resource_type"));
     match level {
         Level::ERROR => {
-            tracing::error!(target: "weir::provider", provider = %name, module, "{msg}")
+            tracing::error!(target: "weir::provider", provider = %name, module, rpc, resource, "{msg}")
         }
-        Level::WARN => tracing::warn!(target: "weir::provider", provider = %name, module, "{msg}"),
-        Level::INFO => tracing::info!(target: "weir::provider", provider = %name, module, "{msg}"),
+        Level::WARN => {
+            tracing::warn!(target: "weir::provider", provider = %name, module, rpc, resource, "{msg}")
+        }
+        Level::INFO => {
+            tracing::info!(target: "weir::provider", provider = %name, module, rpc, resource, "{msg}")
+        }
         Level::DEBUG => {
-            tracing::debug!(target: "weir::provider", provider = %name, module, "{msg}")
+            tracing::debug!(target: "weir::provider", provider = %name, module, rpc, resource, "{msg}")
         }
-        _ => tracing::trace!(target: "weir::provider", provider = %name, module, "{msg}"),
+        _ => {
+            tracing::trace!(target: "weir::provider", provider = %name, module, rpc, resource, "{msg}")
+        }
     }
     keep.then(|| format!("[{level_name}] {msg}"))
 }

@@ -99,6 +99,8 @@ pub struct PluginProvider {
     shutdown_grace: Duration,
     closed: AtomicBool,
     name: String,
+    /// The schema cache and this binary's key in it, when there is one.
+    cache: Option<(SchemaCache, String)>,
 }
 
 /// The RPCs whose names differ between protocol 5 and 6.
@@ -208,6 +210,7 @@ impl PluginProvider {
             shutdown_grace: opts.shutdown_grace,
             closed: AtomicBool::new(false),
             name: opts.name.clone(),
+            cache: None,
         };
         if let Err(e) = p.load_schema(opts.schema_cache.as_ref()) {
             p.close_inner();
@@ -226,6 +229,9 @@ impl PluginProvider {
                 None
             }
         });
+        if let (Some(c), Some(k)) = (cache, key.as_ref()) {
+            self.cache = Some((c.clone(), k.clone()));
+        }
         if let (Some(c), Some(k)) = (cache, key.as_deref()) {
             if let Some(entry) = c.load(k).filter(|e| e.protocol_version == version) {
                 match decode_schema(version, &entry.response) {
@@ -405,9 +411,11 @@ impl PluginProvider {
         }
         let proc = self.proc.clone();
         let grace = self.shutdown_grace;
+        tracing::debug!(provider = %self.name, "shutting the plugin down");
         if run_on(&self.handle, async move { proc.shutdown(grace).await }).is_err() {
             self.proc.kill();
         }
+        tracing::debug!(provider = %self.name, "plugin stopped");
     }
 }
 
@@ -459,7 +467,23 @@ impl providers::Provider for PluginProvider {
         let req = v6::validate_provider_config::Request {
             config: self.encode(rpc, config, &ty)?,
         };
+        // A configuration with unknowns may validate differently once known: never memoised.
+        let memo = match (&self.cache, &req.config) {
+            (Some((c, k)), Some(dv)) if config.is_wholly_known() => {
+                Some((c, k, dv.msgpack.clone()))
+            }
+            _ => None,
+        };
+        if let Some((c, k, bytes)) = &memo {
+            if c.validated(k, bytes) {
+                tracing::debug!(provider = %self.name, "provider configuration validated before; skipping ValidateProviderConfig");
+                return Ok(Vec::new());
+            }
+        }
         let resp: v6::validate_provider_config::Response = self.block_on_call(rpc, req)?;
+        if let (Some((c, k, bytes)), true) = (&memo, resp.diagnostics.is_empty()) {
+            c.mark_validated(k, bytes);
+        }
         Ok(diagnostics(resp.diagnostics))
     }
 

@@ -322,9 +322,8 @@ fn decode(mp: &Mp, ty: &Type, path: &mut Path) -> Result<Value, MsgpackError> {
             }
             let ety = collection_elem_type(ety, vals.iter(), path)?;
             if matches!(ty, Type::Set(_)) {
-                vals.sort();
-                vals.dedup();
-                Ok(Value::Set(ety, vals))
+                // Providers send set elements in their own order; cty's is the canonical one.
+                Ok(Value::set_of(ety, vals))
             } else {
                 Ok(Value::List(ety, vals))
             }
@@ -796,11 +795,7 @@ mod tests {
             Type::Set(e) => {
                 let e2 = (**e).clone();
                 prop::collection::vec(arb_value((**e).clone()), 0..3)
-                    .prop_map(move |mut vs| {
-                        vs.sort();
-                        vs.dedup();
-                        Value::Set(e2.clone(), vs)
-                    })
+                    .prop_map(move |vs| Value::set_of(e2.clone(), vs))
                     .boxed()
             }
             Type::Map(e) => {
