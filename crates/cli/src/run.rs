@@ -69,6 +69,7 @@ fn request(flags: &PlanFlags, vars: Vec<VarArg>, destroy: bool) -> Result<PlanRe
         lock: flags.lock.lock,
         lock_timeout,
         input: false,
+        events: None,
     })
 }
 
@@ -108,6 +109,7 @@ pub fn plan(
     } else {
         None
     };
+    let req = with_progress(req, flags.json, color);
     let planned = match operations::plan(&mut stack, &req, &factory) {
         Ok(p) => p,
         Err(f) => return fail(f, color),
@@ -177,6 +179,7 @@ pub fn apply(
             Err(f) => return fail(f, color),
         },
         None => {
+            let req = with_progress(req.clone(), flags.json, color);
             let planned = match operations::plan(&mut stack, &req, &factory) {
                 Ok(p) => p,
                 Err(f) => return fail(f, color),
@@ -427,4 +430,17 @@ fn action_word(a: Action) -> &'static str {
         Action::Create => "create",
         _ => "change",
     }
+}
+
+/// Shows refreshes and data source reads while planning, as Terraform does (not in `-json`
+/// mode, whose stream has its own events).
+fn with_progress(mut req: PlanRequest, json: bool, color: bool) -> PlanRequest {
+    if !json {
+        let progress = std::sync::Arc::new(ui::Progress::new(color));
+        req.events = Some(operations::PlanEvents(std::sync::Arc::new(move |e| {
+            progress.event(e);
+            progress.flush();
+        })));
+    }
+    req
 }

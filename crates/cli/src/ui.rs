@@ -124,6 +124,16 @@ impl Progress {
             return;
         }
         let line = match &e {
+            engine::ApplyEvent::Refreshing { addr, id } => {
+                let idpart = id
+                    .as_ref()
+                    .map(|i| format!(" [id={i}]"))
+                    .unwrap_or_default();
+                format!(
+                    "{}\n",
+                    bold(&format!("{addr}: Refreshing state...{idpart}"), self.color)
+                )
+            }
             engine::ApplyEvent::Start { addr, action } => {
                 let verb = match action {
                     Action::Create => "Creating...",

@@ -92,6 +92,11 @@ impl Default for Options {
 /// Progress of an apply, for live displays.
 #[derive(Clone, Debug)]
 pub enum ApplyEvent {
+    /// Refresh of an existing object began (plan, refresh-only and apply's own plan).
+    Refreshing {
+        addr: String,
+        id: Option<String>,
+    },
     Start {
         addr: String,
         action: Action,
@@ -170,6 +175,17 @@ pub fn plan(
     opts: &Options,
     providers: &dyn ProviderFactory,
 ) -> PlanOutcome {
+    plan_observed(cfg, prior, opts, providers, None)
+}
+
+/// [`plan`], reporting refreshes and data source reads to `events` as they happen.
+pub fn plan_observed(
+    cfg: &Config,
+    prior: &State,
+    opts: &Options,
+    providers: &dyn ProviderFactory,
+    events: Option<&(dyn Fn(ApplyEvent) + Sync)>,
+) -> PlanOutcome {
     let (mods, g, mut diags) = prepare(cfg);
     if diags.has_errors() {
         return PlanOutcome {
@@ -183,7 +199,8 @@ pub fn plan(
     let (moves, mdiags) = refactor::apply_moves(&cfg.module, &mut moved_state);
     diags.extend(mdiags.0);
     let prior = &moved_state;
-    let w = Walker::new(&mods, g, prior, opts, providers, Phase::Plan);
+    let mut w = Walker::new(&mods, g, prior, opts, providers, Phase::Plan);
+    w.events = events;
     let walked = dag::walk(&graph, opts.parallelism.max(1), |n| w.run_node(n));
     if let Err(c) = &walked {
         diags.push(cycle_diag(&w.graph, &c.0));

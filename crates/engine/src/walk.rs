@@ -88,6 +88,8 @@ pub struct Walker<'a> {
     /// Apply phase: the plan being applied, by instance address (and deposed key).
     pub planned: HashMap<(String, Option<String>), &'a ResourceInstanceChange>,
     pub sink: Option<&'a dyn ApplySink>,
+    /// Where progress goes during planning (refreshes and data source reads).
+    pub events: Option<&'a (dyn Fn(ApplyEvent) + Sync)>,
     /// Objects deposed during apply (create_before_destroy): instance address → deposed key.
     deposed: Mutex<HashMap<String, (ResourceAddr, ObjectKey, InstanceObject, String)>>,
     /// Under `-target`: the resources the targets depend on (static module index, mode, key),
@@ -206,6 +208,7 @@ impl<'a> Walker<'a> {
             visited: Mutex::new(HashSet::new()),
             planned: HashMap::new(),
             sink: None,
+            events: None,
             deposed: Mutex::new(HashMap::new()),
             target_deps,
         }
@@ -1266,6 +1269,10 @@ impl<'a> Walker<'a> {
         obj: &InstanceObject,
     ) -> Result<Value, ()> {
         let (plain, _) = prior.clone().unmark_deep();
+        self.emit(ApplyEvent::Refreshing {
+            addr: addr.to_string(),
+            id: object_id(&prior),
+        });
         let resp = self.sem.run(|| {
             ctx.slot
                 .provider
@@ -1667,6 +1674,29 @@ impl<'a> Walker<'a> {
     }
 
     fn read_data(&self, ctx: &ResCtx, addr: &str, config: &Value) -> Result<Value, ()> {
+        let start = std::time::Instant::now();
+        self.emit(ApplyEvent::Start {
+            addr: addr.to_string(),
+            action: Action::Read,
+        });
+        let out = self.read_data_call(ctx, addr, config);
+        self.emit(match &out {
+            Ok(v) => ApplyEvent::Done {
+                addr: addr.to_string(),
+                action: Action::Read,
+                elapsed: start.elapsed(),
+                id: object_id(v),
+            },
+            Err(()) => ApplyEvent::Errored {
+                addr: addr.to_string(),
+                action: Action::Read,
+                elapsed: start.elapsed(),
+            },
+        });
+        out
+    }
+
+    fn read_data_call(&self, ctx: &ResCtx, addr: &str, config: &Value) -> Result<Value, ()> {
         let resp = self.sem.run(|| {
             ctx.slot
                 .provider
@@ -1714,6 +1744,15 @@ impl<'a> Walker<'a> {
                 _ => false,
             })
         })
+    }
+
+    /// Reports progress to whoever listens: the apply sink, or the plan's observer.
+    fn emit(&self, e: ApplyEvent) {
+        if let Some(sink) = self.sink {
+            sink.event(e);
+        } else if let Some(f) = self.events {
+            f(e);
+        }
     }
 
     fn record(&self, ctx: &ResCtx, key: &ObjectKey, obj: Option<&InstanceObject>) -> bool {
@@ -1785,12 +1824,7 @@ impl<'a> Walker<'a> {
                     addr: addr.clone(),
                     action: change.action,
                     elapsed: start.elapsed(),
-                    // Terraform names the object by its "id" attribute when it has one.
-                    id: v
-                        .unmarked()
-                        .get_attr("id")
-                        .filter(|id| !id.marks().is_sensitive())
-                        .and_then(|id| id.as_str().map(str::to_string)),
+                    id: object_id(v),
                 },
                 Err(_) => ApplyEvent::Errored {
                     addr: addr.clone(),
@@ -2587,4 +2621,13 @@ mod tests {
             "module.a[\"k\"].module.b"
         );
     }
+}
+
+/// The object's "id" attribute, by which Terraform's progress lines name it (never a
+/// sensitive one).
+fn object_id(v: &Value) -> Option<String> {
+    v.unmarked()
+        .get_attr("id")
+        .filter(|id| !id.marks().is_sensitive())
+        .and_then(|id| id.as_str().map(str::to_string))
 }

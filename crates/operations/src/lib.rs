@@ -168,6 +168,18 @@ pub struct PlanRequest {
     pub lock: bool,
     pub lock_timeout: Duration,
     pub input: bool,
+    /// Progress during planning (refreshes, data source reads), for a live display.
+    pub events: Option<PlanEvents>,
+}
+
+/// A progress observer for planning.
+#[derive(Clone)]
+pub struct PlanEvents(pub std::sync::Arc<dyn Fn(engine::ApplyEvent) + Send + Sync>);
+
+impl std::fmt::Debug for PlanEvents {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PlanEvents")
+    }
 }
 
 impl Default for PlanRequest {
@@ -182,6 +194,7 @@ impl Default for PlanRequest {
             lock: true,
             lock_timeout: Duration::ZERO,
             input: false,
+            events: None,
         }
     }
 }
@@ -263,7 +276,16 @@ pub fn plan(stack: &mut Stack, req: &PlanRequest, factory: &Factory) -> Result<P
     }
     opts.variables = values;
     let prior = stack.current_state(&workspace)?;
-    let out = engine::plan(&loaded.config, &prior, &opts, factory);
+    let events = req.events.as_ref().map(|e| e.0.clone());
+    let out = engine::plan_observed(
+        &loaded.config,
+        &prior,
+        &opts,
+        factory,
+        events
+            .as_deref()
+            .map(|f| f as &(dyn Fn(engine::ApplyEvent) + Sync)),
+    );
     warnings.extend(out.diagnostics.0);
     let Some(mut plan) = out.plan else {
         return Err(Failure {

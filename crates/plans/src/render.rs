@@ -47,6 +47,9 @@ impl Op {
 struct Ctx {
     color: bool,
     replace_paths: Vec<Vec<PathStep>>,
+    /// Inside a schema only the legacy SDK could have produced: empty strings count as null,
+    /// because that SDK cannot tell them apart (Terraform's renderer does the same).
+    legacy: std::cell::Cell<bool>,
 }
 
 impl Ctx {
@@ -122,6 +125,42 @@ fn eq(a: &Value, b: &Value) -> bool {
     am.is_sensitive() == bm.is_sensitive() && a.raw_equals(&b)
 }
 
+/// The decoded content of a string that holds a JSON object or array (`Some(None)` for a
+/// string that is not JSON); `None` for a value that is not a string.
+fn json_string(v: &Value) -> Option<Value> {
+    let Value::String(s) = v.unmarked() else {
+        return None;
+    };
+    if !(s.starts_with('{') || s.starts_with('[')) {
+        return None;
+    }
+    let j: serde_json::Value = serde_json::from_str(s).ok()?;
+    Some(json_value(&j))
+}
+
+/// A JSON document as a value: objects as objects, arrays as tuples.
+fn json_value(j: &serde_json::Value) -> Value {
+    match j {
+        serde_json::Value::Null => Value::null(value::Type::Dynamic),
+        serde_json::Value::Bool(b) => Value::bool(*b),
+        serde_json::Value::Number(n) => value::Number::parse(&n.to_string())
+            .map(Value::Number)
+            .unwrap_or_else(|| Value::string(n.to_string())),
+        serde_json::Value::String(s) => Value::string(s.clone()),
+        serde_json::Value::Array(a) => Value::Tuple(a.iter().map(json_value).collect()),
+        serde_json::Value::Object(o) => {
+            Value::Object(o.iter().map(|(k, v)| (k.clone(), json_value(v))).collect())
+        }
+    }
+}
+
+/// Whether an object key can be written bare (an HCL identifier).
+fn is_identifier(k: &str) -> bool {
+    let mut cs = k.chars();
+    cs.next().is_some_and(|c| c.is_alphabetic() || c == '_')
+        && cs.all(|c| c.is_alphanumeric() || c == '_' || c == '-')
+}
+
 fn multiline(v: &Value) -> Option<&str> {
     match v.unmarked() {
         Value::String(s) if s.contains('\n') => Some(s),
@@ -180,7 +219,16 @@ fn value_change(
     indent: usize,
     path: &mut Vec<PathStep>,
 ) -> (String, Op) {
+    let empty = |v: Option<&Value>| {
+        ctx.legacy.get()
+            && v.is_some_and(|v| matches!(v.unmarked(), Value::String(s) if s.is_empty()))
+    };
+    let (before, after) = (
+        before.filter(|_| !empty(before)),
+        after.filter(|_| !empty(after)),
+    );
     let op = match (before, after) {
+        (None, None) => Op::Same,
         (None, Some(_)) => Op::Create,
         (Some(_), None) => Op::Delete,
         (Some(b), Some(a)) if eq(b, a) => Op::Same,
@@ -224,6 +272,40 @@ fn value_change(
                 ),
             };
         }
+    }
+    // Strings holding a JSON object or array render as `jsonencode(...)` of their content.
+    let bj = b.map(json_string);
+    let aj = a.map(json_string);
+    let json_ok = |j: &Option<Option<Value>>| j.as_ref().is_none_or(|x| x.is_some());
+    if (bj.is_some() || aj.is_some())
+        && json_ok(&bj)
+        && json_ok(&aj)
+        && !(b.is_none() && a.is_none())
+    {
+        let (jb, ja) = (bj.flatten(), aj.flatten());
+        let (jb, ja) = match op {
+            Op::Same => (jb.clone(), jb),
+            _ => (jb, ja),
+        };
+        let (text, _) = value_change(ctx, jb.as_ref(), ja.as_ref(), indent + 4, path);
+        let text = text.trim_end_matches(" -> null");
+        let sym = match op {
+            Op::Update => Op::Update,
+            _ => Op::Same,
+        };
+        let null = if op == Op::Delete { " -> null" } else { "" };
+        let s = if text.contains('\n') {
+            format!(
+                "jsonencode(\n{}{} {}\n{}){null}",
+                pad(indent + 4),
+                ctx.sym(sym),
+                text,
+                pad(indent + 2)
+            )
+        } else {
+            format!("jsonencode({text}){null}")
+        };
+        return (format!("{s}{forces}"), op);
     }
     // Multi-line strings as heredocs.
     let bm = b.and_then(multiline);
@@ -312,11 +394,11 @@ fn value_change(
             });
             let (text, eop) = value_change(ctx, bv, av, indent + 4, path);
             path.pop();
-            if eop == Op::Same && op == Op::Update {
+            if eop == Op::Same && op != Op::Same {
                 hidden += 1;
                 continue;
             }
-            let key = if map {
+            let key = if map || !is_identifier(k) {
                 value::ops::go_quote(k)
             } else {
                 k.clone()
@@ -523,6 +605,10 @@ fn body(
                 .collect()
         })
         .unwrap_or_default();
+    let outer_legacy = ctx.legacy.get();
+    if schema.is_some_and(non_legacy) {
+        ctx.legacy.set(false);
+    }
     let mut lines: Vec<(Op, String, String)> = Vec::new();
     let mut hidden = 0;
     for name in &attr_names {
@@ -569,6 +655,19 @@ fn body(
     for (name, nesting, bschema) in &block_names {
         let bv = get(before, name);
         let av = get(after, name);
+        if op != Op::Delete && av.as_ref().is_some_and(|v| !v.is_known()) {
+            let had = bv
+                .as_ref()
+                .is_some_and(|v| !v.is_null() && elements(v).is_none_or(|e| !e.is_empty()));
+            let bop = if had { Op::Update } else { Op::Create };
+            s.push_str(&format!(
+                "\n{}{} {} (known after apply)\n",
+                pad(indent),
+                ctx.sym(bop),
+                name
+            ));
+            continue;
+        }
         let list = |v: &Option<Value>| -> Vec<Value> {
             match v {
                 Some(v) if !v.is_null() => match nesting {
@@ -647,7 +746,33 @@ fn body(
             ))
         ));
     }
+    ctx.legacy.set(outer_legacy);
     s
+}
+
+/// Whether a block uses something the legacy SDK could not express (map or group nesting,
+/// nested attribute types, object, tuple or dynamic types, collections of non-primitive
+/// collections); from there down, empty strings are real values.
+fn non_legacy(block: &Block) -> bool {
+    use value::Type;
+    let odd = |t: &Type| -> bool {
+        match t {
+            Type::Object(_) | Type::Tuple(_) => true,
+            Type::List(e) | Type::Set(e) | Type::Map(e) => match e.as_ref() {
+                Type::List(x) | Type::Set(x) | Type::Map(x) => !x.is_primitive(),
+                _ => false,
+            },
+            _ => false,
+        }
+    };
+    block
+        .block_types
+        .values()
+        .any(|nb| matches!(nb.nesting, NestingMode::Map | NestingMode::Group))
+        || block
+            .attributes
+            .values()
+            .any(|a| a.nested.is_some() || a.ty.has_dynamic() || odd(&a.ty))
 }
 
 fn key_text(c: &ResourceInstanceChange) -> String {
@@ -707,6 +832,7 @@ fn resource_block(
     let ctx = Ctx {
         color: opts.color,
         replace_paths: c.replace_paths.clone(),
+        legacy: std::cell::Cell::new(true),
     };
     let bold = |s: &str| {
         if opts.color {
@@ -914,6 +1040,7 @@ pub fn render_plan(plan: &Plan, schemas: &SchemaLookup, opts: RenderOptions) -> 
         let ctx = Ctx {
             color: opts.color,
             replace_paths: Vec::new(),
+            legacy: std::cell::Cell::new(false),
         };
         let w = output_changes
             .iter()
