@@ -247,8 +247,15 @@ pub fn apply(
         return 1;
     }
     ui::print_diags(&applied.diagnostics, &applied.sources, color);
+    let imported = planned
+        .plan
+        .resource_changes
+        .iter()
+        .filter(|c| c.importing_id.is_some())
+        .count();
     print_applied(
         &applied.state,
+        imported,
         added,
         changed,
         destroyed,
@@ -267,11 +274,12 @@ fn print_outputs_after_apply(
     destroy: bool,
 ) {
     let state = planned.prior.clone();
-    print_applied(&state, added, changed, destroyed, color, destroy);
+    print_applied(&state, 0, added, changed, destroyed, color, destroy);
 }
 
 fn print_applied(
     state: &states::State,
+    imported: usize,
     added: usize,
     changed: usize,
     destroyed: usize,
@@ -280,6 +288,10 @@ fn print_applied(
 ) {
     let line = if destroy {
         format!("Destroy complete! Resources: {destroyed} destroyed.")
+    } else if imported > 0 {
+        format!(
+            "Apply complete! Resources: {imported} imported, {added} added, {changed} changed, {destroyed} destroyed."
+        )
     } else {
         format!(
             "Apply complete! Resources: {added} added, {changed} changed, {destroyed} destroyed."

@@ -1648,10 +1648,10 @@ impl<'a> Walker<'a> {
         let pending = self.depends_on_pending(ctx);
         if !plain.is_wholly_known() || pending {
             let after = crate::objchange::planned_data_object(&ctx.schema.block, &plain);
-            let reason = if pending {
-                ActionReason::ReadBecauseDependencyPending
-            } else {
+            let reason = if !plain.is_wholly_known() {
                 ActionReason::ReadBecauseConfigUnknown
+            } else {
+                ActionReason::ReadBecauseDependencyPending
             };
             let after = mark_schema_sensitive(&ctx.schema.block, after);
             self.push_change(
@@ -1727,22 +1727,33 @@ impl<'a> Walker<'a> {
 
     /// Whether a data resource depends (via depends_on) on managed resources with pending changes.
     fn depends_on_pending(&self, ctx: &ResCtx) -> bool {
-        if ctx.r.depends_on.is_empty() {
+        // Terraform counts both `depends_on` and the managed resources the data source's
+        // own arguments refer to: reading before their changes apply would read stale data.
+        let mut refs: Vec<lang::Reference> = ctx
+            .r
+            .depends_on
+            .iter()
+            .flat_map(|e| lang::references(e).0.into_iter().map(|(r, _)| r))
+            .collect();
+        refs.extend(
+            lang::body_references(&ctx.r.config, None)
+                .0
+                .into_iter()
+                .map(|(r, _)| r),
+        );
+        if refs.is_empty() {
             return false;
         }
         let changes = self.changes.lock().expect("changes");
-        ctx.r.depends_on.iter().any(|e| {
-            let (refs, _) = lang::references(e);
-            refs.iter().any(|(r, _)| match r {
-                lang::Reference::Resource(rr) if rr.mode == Mode::Managed => {
-                    let prefix = format!("{}{}.{}", module_prefix(ctx.mi), rr.type_name, rr.name);
-                    changes.iter().any(|c| {
-                        (c.address == prefix || c.address.starts_with(&format!("{prefix}[")))
-                            && !matches!(c.action, Action::NoOp)
-                    })
-                }
-                _ => false,
-            })
+        refs.iter().any(|r| match r {
+            lang::Reference::Resource(rr) if rr.mode == Mode::Managed => {
+                let prefix = format!("{}{}.{}", module_prefix(ctx.mi), rr.type_name, rr.name);
+                changes.iter().any(|c| {
+                    (c.address == prefix || c.address.starts_with(&format!("{prefix}[")))
+                        && !matches!(c.action, Action::NoOp)
+                })
+            }
+            _ => false,
         })
     }
 
@@ -1977,7 +1988,15 @@ impl<'a> Walker<'a> {
     ) -> Result<Value, ()> {
         let addr = inst.to_string();
         if self.opts.mode == PlanMode::Destroy {
-            return self.destroy_time_data(ctx, prior_obj, &addr);
+            // The old value still serves expressions (provider configurations) during the
+            // destroy, but a destroyed stack keeps no data sources, as in Terraform.
+            let v = self.destroy_time_data(ctx, prior_obj, &addr)?;
+            if prior_obj.is_some()
+                && !self.record(ctx, &ObjectKey::current(state_key(&inst.key)), None)
+            {
+                return Err(());
+            }
+            return Ok(v);
         }
         let config = self.eval_config(ctx, nd, &addr)?;
         let (plain, _) = config.unmark_deep();
@@ -2604,6 +2623,15 @@ fn module_under(mods: &Mods, mut inner: usize, outer: usize) -> bool {
     }
 }
 
+/// The object's "id" attribute, by which Terraform's progress lines name it (never a
+/// sensitive one).
+fn object_id(v: &Value) -> Option<String> {
+    v.unmarked()
+        .get_attr("id")
+        .filter(|id| !id.marks().is_sensitive())
+        .and_then(|id| id.as_str().map(str::to_string))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -2621,13 +2649,4 @@ mod tests {
             "module.a[\"k\"].module.b"
         );
     }
-}
-
-/// The object's "id" attribute, by which Terraform's progress lines name it (never a
-/// sensitive one).
-fn object_id(v: &Value) -> Option<String> {
-    v.unmarked()
-        .get_attr("id")
-        .filter(|id| !id.marks().is_sensitive())
-        .and_then(|id| id.as_str().map(str::to_string))
 }

@@ -114,11 +114,9 @@ fn decode_body(
             expand_dynamic(
                 ev,
                 b,
-                schema,
-                &as_attr,
+                (schema, &as_attr),
                 bindings,
-                &mut items,
-                &mut unknown_types,
+                (&mut items, &mut unknown_types),
                 diags,
             );
             continue;
@@ -328,11 +326,9 @@ fn unsupported_block(b: &CBlock, schema: &Block, diags: &mut Diagnostics) {
 fn expand_dynamic<'b>(
     ev: &mut Evaluator,
     b: &'b CBlock,
-    schema: &Block,
-    as_attr: &dyn Fn(&str) -> bool,
+    (schema, as_attr): (&Block, &dyn Fn(&str) -> bool),
     bindings: &[(String, Value)],
-    items: &mut BTreeMap<String, Vec<Item<'b>>>,
-    unknown_types: &mut Vec<String>,
+    (items, unknown_types): (&mut BTreeMap<String, Vec<Item<'b>>>, &mut Vec<String>),
     diags: &mut Diagnostics,
 ) {
     let Some(ty) = b.labels.first() else {

@@ -50,6 +50,12 @@ struct Ctx {
     /// Inside a schema only the legacy SDK could have produced: empty strings count as null,
     /// because that SDK cannot tell them apart (Terraform's renderer does the same).
     legacy: std::cell::Cell<bool>,
+    /// The value being rendered sits in an object or a collection element, where a removal
+    /// shows no ` -> null`.
+    no_null: std::cell::Cell<bool>,
+    /// Inside an attribute Terraform always shows in full (`id`, `name`, `tags`): unchanged
+    /// members and elements are listed, not counted as hidden.
+    show_unchanged: std::cell::Cell<bool>,
 }
 
 impl Ctx {
@@ -212,7 +218,31 @@ fn lcs<T>(a: &[T], b: &[T], same: impl Fn(&T, &T) -> bool) -> Vec<(Option<usize>
 /// Renders the change of one value. `before`/`after` are None when absent (create/delete).
 /// Returns the text that follows `name = ` (may span lines; continuation lines indented by
 /// `indent`) and the operation.
+/// A value's change, as [`value_change_inner`] renders it, without the ` -> null` of a
+/// removal where Terraform leaves it out: inside objects and collection elements.
 fn value_change(
+    ctx: &Ctx,
+    before: Option<&Value>,
+    after: Option<&Value>,
+    indent: usize,
+    path: &mut Vec<PathStep>,
+) -> (String, Op) {
+    let (text, op) = value_change_inner(ctx, before, after, indent, path);
+    match text.strip_suffix(" -> null") {
+        Some(t) if ctx.no_null.get() && op == Op::Delete => (t.to_string(), op),
+        _ => (text, op),
+    }
+}
+
+/// Runs `f` with the null-suffix rule for children set to `no_null`.
+fn children<T>(ctx: &Ctx, no_null: bool, f: impl FnOnce() -> T) -> T {
+    let saved = ctx.no_null.replace(no_null);
+    let out = f();
+    ctx.no_null.set(saved);
+    out
+}
+
+fn value_change_inner(
     ctx: &Ctx,
     before: Option<&Value>,
     after: Option<&Value>,
@@ -380,21 +410,37 @@ fn value_change(
         let keys: BTreeSet<&String> = bm.keys().chain(am.keys()).collect();
         let mut lines: Vec<(Op, String, String)> = Vec::new();
         let mut hidden = 0;
+        let mut w = 0;
         for k in keys {
-            let (bv, av) = (bm.get(k), am.get(k));
+            // Null members are absent ones; null on both sides is not shown or counted.
+            let present = |v: &&Value| !v.is_null() || !v.is_known();
+            let (bv, av) = (bm.get(k).filter(present), am.get(k).filter(present));
             let (bv, av) = match op {
                 Op::Create => (None, av),
                 Op::Delete => (bv, None),
                 _ => (bv, av),
             };
+            if bv.is_none() && av.is_none() {
+                continue;
+            }
             path.push(if map {
                 PathStep::Index(Value::string(k.clone()))
             } else {
                 PathStep::Attr(k.clone())
             });
-            let (text, eop) = value_change(ctx, bv, av, indent + 4, path);
+            let shown_key = if map || !is_identifier(k) {
+                value::ops::go_quote(k)
+            } else {
+                k.clone()
+            };
+            if bv.is_some() || av.is_some() {
+                w = w.max(shown_key.chars().count());
+            }
+            let (text, eop) = children(ctx, !map || op == Op::Delete, || {
+                value_change(ctx, bv, av, indent + 4, path)
+            });
             path.pop();
-            if eop == Op::Same && op != Op::Same {
+            if eop == Op::Same && op != Op::Same && !ctx.show_unchanged.get() {
                 hidden += 1;
                 continue;
             }
@@ -405,11 +451,6 @@ fn value_change(
             };
             lines.push((eop, key, text));
         }
-        let w = lines
-            .iter()
-            .map(|(_, k, _)| k.chars().count())
-            .max()
-            .unwrap_or(0);
         if lines.is_empty() && hidden == 0 {
             let s = match op {
                 Op::Delete => "{} -> null".to_string(),
@@ -456,6 +497,7 @@ fn value_change(
         return (format!("{s}{forces}"), op);
     }
     let mut items: Vec<(Op, String)> = Vec::new();
+    let saved_no_null = ctx.no_null.replace(true);
     match op {
         Op::Create => {
             for e in &al {
@@ -522,11 +564,12 @@ fn value_change(
             }
         }
     }
+    ctx.no_null.set(saved_no_null);
     let mut s = String::from("[\n");
     let mut hidden = 0;
     let n = items.len();
     for (idx, (eop, text)) in items.iter().enumerate() {
-        if *eop == Op::Same && op == Op::Update {
+        if *eop == Op::Same && op == Op::Update && !ctx.show_unchanged.get() {
             let near = (idx > 0 && items[idx - 1].0 != Op::Same)
                 || (idx + 1 < n && items[idx + 1].0 != Op::Same);
             if !near {
@@ -606,11 +649,15 @@ fn body(
         })
         .unwrap_or_default();
     let outer_legacy = ctx.legacy.get();
+    // A block's own attributes show ` -> null` when removed, wherever the block sits.
+    let outer_no_null = ctx.no_null.replace(false);
     if schema.is_some_and(non_legacy) {
         ctx.legacy.set(false);
     }
     let mut lines: Vec<(Op, String, String)> = Vec::new();
     let mut hidden = 0;
+    // Names align over every attribute in the diff, hidden unchanged ones included.
+    let mut w = 0;
     for name in &attr_names {
         let bv = get(before, name).filter(|v| !v.is_null() || !v.is_known());
         let av = get(after, name).filter(|v| !v.is_null() || !v.is_known());
@@ -622,8 +669,13 @@ fn body(
         if bv.is_none() && av.is_none() {
             continue;
         }
+        w = w.max(name.chars().count());
         path.push(PathStep::Attr(name.clone()));
+        let saved = ctx
+            .show_unchanged
+            .replace(ctx.show_unchanged.get() || important(name));
         let (text, aop) = value_change(ctx, bv.as_ref(), av.as_ref(), indent, path);
+        ctx.show_unchanged.set(saved);
         path.pop();
         if aop == Op::Same && op != Op::Same && !(important(name) && op != Op::Create) {
             hidden += 1;
@@ -635,11 +687,6 @@ fn body(
         }
         lines.push((aop, name.clone(), text));
     }
-    let w = lines
-        .iter()
-        .map(|(_, k, _)| k.chars().count())
-        .max()
-        .unwrap_or(0);
     let mut s = String::new();
     for (aop, k, text) in &lines {
         s.push_str(&format!(
@@ -747,6 +794,7 @@ fn body(
         ));
     }
     ctx.legacy.set(outer_legacy);
+    ctx.no_null.set(outer_no_null);
     s
 }
 
@@ -833,6 +881,8 @@ fn resource_block(
         color: opts.color,
         replace_paths: c.replace_paths.clone(),
         legacy: std::cell::Cell::new(true),
+        no_null: std::cell::Cell::new(false),
+        show_unchanged: std::cell::Cell::new(false),
     };
     let bold = |s: &str| {
         if opts.color {
@@ -1041,6 +1091,8 @@ pub fn render_plan(plan: &Plan, schemas: &SchemaLookup, opts: RenderOptions) -> 
             color: opts.color,
             replace_paths: Vec::new(),
             legacy: std::cell::Cell::new(false),
+            no_null: std::cell::Cell::new(false),
+            show_unchanged: std::cell::Cell::new(false),
         };
         let w = output_changes
             .iter()
