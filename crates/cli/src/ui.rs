@@ -98,6 +98,13 @@ fn secs(d: Duration) -> String {
     }
 }
 
+/// ` [id=…]` naming the object in a progress line, when it has an id.
+fn id_suffix(id: &Option<String>) -> String {
+    id.as_ref()
+        .map(|i| format!(" [id={i}]"))
+        .unwrap_or_default()
+}
+
 /// The live apply lines (`addr: Creating...`, `addr: Creation complete after 1s`) and counts.
 pub struct Progress {
     pub color: bool,
@@ -125,13 +132,12 @@ impl Progress {
         }
         let line = match &e {
             engine::ApplyEvent::Refreshing { addr, id } => {
-                let idpart = id
-                    .as_ref()
-                    .map(|i| format!(" [id={i}]"))
-                    .unwrap_or_default();
                 format!(
                     "{}\n",
-                    bold(&format!("{addr}: Refreshing state...{idpart}"), self.color)
+                    bold(
+                        &format!("{addr}: Refreshing state...{}", id_suffix(id)),
+                        self.color
+                    )
                 )
             }
             engine::ApplyEvent::Start { addr, action } => {
@@ -167,14 +173,10 @@ impl Progress {
                     Action::Read => "Read complete",
                     _ => "Creation complete",
                 };
-                let idpart = id
-                    .as_ref()
-                    .map(|i| format!(" [id={i}]"))
-                    .unwrap_or_default();
                 format!(
                     "{}\n",
                     bold(
-                        &format!("{addr}: {verb} after {}{idpart}", secs(*elapsed)),
+                        &format!("{addr}: {verb} after {}{}", secs(*elapsed), id_suffix(id)),
                         self.color
                     )
                 )
