@@ -137,15 +137,19 @@ fn provider_diags(
             (Some(path), Some(b)) => range_for_path(b, path).unwrap_or_else(|| fallback.clone()),
             _ => fallback.clone(),
         };
-        let mut diag = match d.severity {
-            providers::Severity::Error => Diagnostic::error(d.summary, d.detail),
-            providers::Severity::Warning => Diagnostic::warning(d.summary, d.detail),
-        }
-        .with_subject(subject);
+        let mut diag = provider_diag(d).with_subject(subject);
         diag.address = Some(addr.to_string());
         out.push(diag);
     }
     out
+}
+
+/// A provider's diagnostic as ours, without a location.
+fn provider_diag(d: ProviderDiagnostic) -> Diagnostic {
+    match d.severity {
+        providers::Severity::Error => Diagnostic::error(d.summary, d.detail),
+        providers::Severity::Warning => Diagnostic::warning(d.summary, d.detail),
+    }
 }
 
 /// The source range a provider's attribute path refers to, as far as the config shows it.
@@ -313,20 +317,7 @@ impl<'a> Walker<'a> {
                     let addr = state_string.to_string();
                     let ds = match pc {
                         Some(pc) => provider_diags(ds, &addr, Some(&pc.config), &pc.range),
-                        None => {
-                            let mut out = Diagnostics::new();
-                            for d in ds {
-                                out.push(match d.severity {
-                                    providers::Severity::Error => {
-                                        Diagnostic::error(d.summary, d.detail)
-                                    }
-                                    providers::Severity::Warning => {
-                                        Diagnostic::warning(d.summary, d.detail)
-                                    }
-                                });
-                            }
-                            out
-                        }
+                        None => Diagnostics(ds.into_iter().map(provider_diag).collect()),
                     };
                     !self.extend(ds)
                 }

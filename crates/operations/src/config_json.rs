@@ -194,23 +194,14 @@ fn module_json(
                 format!("{prefix}:{key}")
             };
             provider_keys.entry(full_key.clone()).or_insert_with(|| {
-                let mut p = Map::new();
-                p.insert("name".into(), json!(local));
-                p.insert("full_name".into(), json!(source));
+                let mut p = provider_entry(m, &local);
                 if let Some(a) = &alias {
-                    p.insert("alias".into(), json!(a));
-                }
-                if let Some(v) = m
-                    .required_providers
-                    .get(&local)
-                    .and_then(|r| r.version.as_ref())
-                {
-                    p.insert("version_constraint".into(), json!(v));
+                    p["alias"] = json!(a);
                 }
                 if !prefix.is_empty() {
-                    p.insert("module_address".into(), json!(prefix));
+                    p["module_address"] = json!(prefix);
                 }
-                Json::Object(p)
+                p
             });
             let schema = schemas.get(&source).and_then(|s| {
                 if mode == "data" {
@@ -351,7 +342,7 @@ pub fn configuration(c: &Config, schemas: &BTreeMap<String, Arc<ProviderSchema>>
     json!({ "provider_config": Json::Object(keys.into_iter().collect()), "root_module": root })
 }
 
-/// A root-module `provider_config` entry: names and the version constraint.
+/// A `provider_config` entry: names and the module's version constraint for the provider.
 fn provider_entry(m: &config::Module, local: &str) -> Json {
     let mut p = Map::new();
     p.insert("name".into(), json!(local));

@@ -131,8 +131,8 @@ fn eq(a: &Value, b: &Value) -> bool {
     am.is_sensitive() == bm.is_sensitive() && a.raw_equals(&b)
 }
 
-/// The decoded content of a string that holds a JSON object or array (`Some(None)` for a
-/// string that is not JSON); `None` for a value that is not a string.
+/// The decoded content of a string that holds a JSON object or array, as `jsondecode` would
+/// give it; `None` for anything else.
 fn json_string(v: &Value) -> Option<Value> {
     let Value::String(s) = v.unmarked() else {
         return None;
@@ -141,23 +141,7 @@ fn json_string(v: &Value) -> Option<Value> {
         return None;
     }
     let j: serde_json::Value = serde_json::from_str(s).ok()?;
-    Some(json_value(&j))
-}
-
-/// A JSON document as a value: objects as objects, arrays as tuples.
-fn json_value(j: &serde_json::Value) -> Value {
-    match j {
-        serde_json::Value::Null => Value::null(value::Type::Dynamic),
-        serde_json::Value::Bool(b) => Value::bool(*b),
-        serde_json::Value::Number(n) => value::Number::parse(&n.to_string())
-            .map(Value::Number)
-            .unwrap_or_else(|| Value::string(n.to_string())),
-        serde_json::Value::String(s) => Value::string(s.clone()),
-        serde_json::Value::Array(a) => Value::Tuple(a.iter().map(json_value).collect()),
-        serde_json::Value::Object(o) => {
-            Value::Object(o.iter().map(|(k, v)| (k.clone(), json_value(v))).collect())
-        }
-    }
+    value::json::from_json(&j, &value::json::implied_type(&j)).ok()
 }
 
 /// Whether an object key can be written bare (an HCL identifier).

@@ -229,10 +229,8 @@ impl PluginProvider {
                 None
             }
         });
-        if let (Some(c), Some(k)) = (cache, key.as_ref()) {
-            self.cache = Some((c.clone(), k.clone()));
-        }
         if let (Some(c), Some(k)) = (cache, key.as_deref()) {
+            self.cache = Some((c.clone(), k.to_string()));
             if let Some(entry) = c.load(k).filter(|e| e.protocol_version == version) {
                 match decode_schema(version, &entry.response) {
                     // Terraform skips the call only for providers that allow it; the others

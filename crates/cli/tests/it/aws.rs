@@ -176,6 +176,29 @@ fn plan_body(out: &str) -> String {
     t.trim_end().to_string() + "\n"
 }
 
+/// Asserts that `tool` (weir or terraform) plans no changes in `s`.
+fn no_changes(s: &Stack, tool: &Path, what: &str) {
+    let o = s.run(tool, &["plan", "-input=false", "-detailed-exitcode"]);
+    assert_eq!(o.status.code(), Some(0), "{what}: {}", text(&o));
+}
+
+/// A Terraform working directory holding weir's current state, with the changed variables,
+/// initialised.
+fn terraform_on_weir_state(
+    w: &Stack,
+    tf: &Path,
+    root: &Path,
+    name: &str,
+    mirror: &Path,
+    endpoint: &str,
+) -> Stack {
+    let t = Stack::new(root, name, mirror, endpoint);
+    t.vars(endpoint, 3, "[80, 443, 8443]", "platform-eng");
+    std::fs::write(t.dir.join("terraform.tfstate"), weir(w, &["state", "pull"])).unwrap();
+    must("terraform", &["init"], t.run(tf, &["init", "-input=false"]));
+    t
+}
+
 /// Asserts equal texts, showing only the lines that differ.
 fn same_text(what: &str, weir: &str, terraform: &str) {
     if weir == terraform {
@@ -282,13 +305,7 @@ fn platform_stack_against_moto() {
     );
 
     // 2. Re-plan at once: nothing to do.
-    let o = w.run(&weir_exe(), &["plan", "-input=false", "-detailed-exitcode"]);
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "fresh stack re-plan: {}",
-        text(&o)
-    );
+    no_changes(&w, &weir_exe(), "fresh stack re-plan");
 
     // 3. Change counts, dynamic blocks and default tags.
     w.vars(&moto.url(), 3, "[80, 443, 8443]", "platform-eng");
@@ -319,14 +336,7 @@ fn platform_stack_against_moto() {
     );
     if let Some(tf) = &terraform {
         // Terraform plans the same change from weir's state.
-        let t = Stack::new(root.path(), "tf-change", &mirror, &moto.url());
-        t.vars(&moto.url(), 3, "[80, 443, 8443]", "platform-eng");
-        std::fs::write(
-            t.dir.join("terraform.tfstate"),
-            weir(&w, &["state", "pull"]),
-        )
-        .unwrap();
-        must("terraform", &["init"], t.run(tf, &["init", "-input=false"]));
+        let t = terraform_on_weir_state(&w, tf, root.path(), "tf-change", &mirror, &moto.url());
         let tout = must(
             "terraform",
             &["plan"],
@@ -351,31 +361,12 @@ fn platform_stack_against_moto() {
     assert!(applied.contains("Apply complete!"), "{applied}");
 
     // 4. After the change, a plan finds nothing to do.
-    let o = w.run(&weir_exe(), &["plan", "-input=false", "-detailed-exitcode"]);
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "re-plan after change: {}",
-        text(&o)
-    );
+    no_changes(&w, &weir_exe(), "re-plan after change");
 
     // 5. Terraform reads weir's state and plans no changes, and weir reads Terraform's.
     if let Some(tf) = &terraform {
-        let t = Stack::new(root.path(), "tf-cross", &mirror, &moto.url());
-        t.vars(&moto.url(), 3, "[80, 443, 8443]", "platform-eng");
-        std::fs::write(
-            t.dir.join("terraform.tfstate"),
-            weir(&w, &["state", "pull"]),
-        )
-        .unwrap();
-        must("terraform", &["init"], t.run(tf, &["init", "-input=false"]));
-        let o = t.run(tf, &["plan", "-input=false", "-detailed-exitcode"]);
-        assert_eq!(
-            o.status.code(),
-            Some(0),
-            "terraform on weir's state: {}",
-            text(&o)
-        );
+        let t = terraform_on_weir_state(&w, tf, root.path(), "tf-cross", &mirror, &moto.url());
+        no_changes(&t, tf, "terraform on weir's state");
         // Terraform applies a tag change; weir takes its state and agrees nothing is left.
         t.vars(&moto.url(), 3, "[80, 443, 8443]", "platform-sre");
         must(
@@ -389,13 +380,7 @@ fn platform_stack_against_moto() {
             &["state", "push", "../tf-cross/terraform.tfstate"],
         );
         assert!(pushed.status.success(), "state push: {}", text(&pushed));
-        let o = w.run(&weir_exe(), &["plan", "-input=false", "-detailed-exitcode"]);
-        assert_eq!(
-            o.status.code(),
-            Some(0),
-            "weir on Terraform's state: {}",
-            text(&o)
-        );
+        no_changes(&w, &weir_exe(), "weir on Terraform's state");
     }
 
     // 6. Adopt a bucket created outside weir with an `import` block.
@@ -415,13 +400,7 @@ fn platform_stack_against_moto() {
     assert!(weir(&w, &["state", "list"])
         .lines()
         .any(|l| l == "aws_s3_bucket.imported"));
-    let o = w.run(&weir_exe(), &["plan", "-input=false", "-detailed-exitcode"]);
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "re-plan after import: {}",
-        text(&o)
-    );
+    no_changes(&w, &weir_exe(), "re-plan after import");
 
     // 7. Destroy everything.
     let out = weir(&w, &["destroy", "-input=false", "-auto-approve"]);
