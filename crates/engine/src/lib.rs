@@ -14,6 +14,7 @@ pub mod eval;
 pub mod graph;
 pub mod model;
 pub mod objchange;
+mod prefetch;
 pub mod refactor;
 pub mod stateobj;
 pub mod validate;

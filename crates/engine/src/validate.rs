@@ -110,12 +110,6 @@ pub fn validate(cfg: &Config, providers: &dyn ProviderFactory) -> Diagnostics {
         match providers.start(&src) {
             Ok(p) => match p.get_schema() {
                 Ok((s, _)) => {
-                    for (t, r) in &s.resource_types {
-                        types.insert((Mode::Managed, t.clone()), r.block.implied_type());
-                    }
-                    for (t, r) in &s.data_sources {
-                        types.insert((Mode::Data, t.clone()), r.block.implied_type());
-                    }
                     schemas.insert(src.clone(), (p, s));
                 }
                 Err(e) => diags.push(Diagnostic::error(
@@ -124,6 +118,30 @@ pub fn validate(cfg: &Config, providers: &dyn ProviderFactory) -> Diagnostics {
                 )),
             },
             Err(e) => diags.push(Diagnostic::error("Missing required provider", e)),
+        }
+    }
+    // The types of the resources the configuration declares (references to them are typed).
+    for (n, pk) in &g.resource_provider {
+        let (NodeKind::Resource { m, mode, key }, Some((_, s))) =
+            (&g.nodes[*n], schemas.get(&pk.source))
+        else {
+            continue;
+        };
+        let c = &mods.get(*m).cfg;
+        let (type_name, schema) = match mode {
+            Mode::Managed => {
+                let t = &c.managed_resources[key].type_name;
+                (t, s.resource_types.get(t))
+            }
+            Mode::Data => {
+                let t = &c.data_resources[key].type_name;
+                (t, s.data_sources.get(t))
+            }
+        };
+        if let Some(schema) = schema {
+            types
+                .entry((*mode, type_name.clone()))
+                .or_insert_with(|| schema.block.implied_type());
         }
     }
     let out = Mutex::new(Diagnostics::new());

@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Condvar, Mutex};
 
+use crate::prefetch::{self, Prefetch};
 use addrs::{AbsResourceInstance, InstanceKey, Mode, ModuleInstance};
 use config::{Body, Expr};
 use diagnostics::{Diagnostic, Diagnostics, SourceRange};
@@ -75,7 +76,9 @@ pub struct Walker<'a> {
     pub phase: Phase,
     pub store: Store,
     pub info: WalkInfo<'a>,
-    pub sem: Semaphore,
+    pub sem: Arc<Semaphore>,
+    /// Early refresh answers (plan with refresh, providers with remote reads).
+    prefetch: Arc<Prefetch>,
     pub diags: Mutex<Diagnostics>,
     pub changes: Mutex<Vec<ResourceInstanceChange>>,
     /// Providers by source address (one process each, started on first use).
@@ -204,7 +207,8 @@ impl<'a> Walker<'a> {
                 root_dir: opts.root_dir.clone(),
                 cwd: opts.cwd.clone(),
             },
-            sem: Semaphore::new(opts.parallelism),
+            sem: Arc::new(Semaphore::new(opts.parallelism)),
+            prefetch: Arc::default(),
             diags: Mutex::new(Diagnostics::new()),
             changes: Mutex::new(Vec::new()),
             slots: Mutex::new(HashMap::new()),
@@ -250,7 +254,7 @@ impl<'a> Walker<'a> {
         let slot = Arc::new(ProviderSlot {
             provider,
             source: source.to_string(),
-            schema: Arc::new(schema),
+            schema,
             configured: Mutex::new(None),
         });
         slots.insert(state_string.to_string(), slot.clone());
@@ -283,6 +287,7 @@ impl<'a> Walker<'a> {
     }
 
     pub fn close_providers(&self) {
+        self.prefetch.cancel();
         for s in self.slots.lock().expect("slots").values() {
             s.provider.close();
         }
@@ -330,12 +335,78 @@ impl<'a> Walker<'a> {
                 }
             };
             *c = Some(ok);
+            if ok {
+                self.start_early_refresh(state_string, &slot);
+            }
         }
         if *c == Some(true) {
             Ok(slot.clone())
         } else {
             Err(None)
         }
+    }
+
+    /// Starts reading every prior object that uses this provider configuration, for a plan
+    /// that refreshes (see [`crate::prefetch`]). Objects whose stored schema version differs
+    /// are left to the walk, which upgrades them first; so are deposed objects.
+    fn start_early_refresh(&self, state_string: &str, slot: &ProviderSlot) {
+        if self.phase != Phase::Plan
+            || !self.opts.refresh
+            || !self.opts.targets.is_empty()
+            || !slot.provider.remote_reads()
+        {
+            return;
+        }
+        let mut items = Vec::new();
+        for (saddr, res) in self.prior.resources() {
+            if res.provider != state_string || saddr.mode != ResourceMode::Managed {
+                continue;
+            }
+            let Some(schema) = slot.schema.resource_types.get(&saddr.type_name) else {
+                continue;
+            };
+            let ty = schema.block.implied_type();
+            let module = parse_module_instance(&saddr.module);
+            for (okey, obj) in res.objects() {
+                if okey.deposed.is_some()
+                    || obj.schema_version as i64 != schema.version
+                    || obj.attributes.is_none()
+                {
+                    continue;
+                }
+                let Ok(prior) = stateobj::decode(obj, &ty) else {
+                    continue;
+                };
+                let (current_state, _) = prior.unmark_deep();
+                if current_state.is_null() {
+                    continue;
+                }
+                let inst = AbsResourceInstance {
+                    module: module.clone(),
+                    resource: addrs::Resource {
+                        mode: Mode::Managed,
+                        type_name: saddr.type_name.as_str().into(),
+                        name: saddr.name.as_str().into(),
+                    },
+                    key: addr_key(&okey.key),
+                };
+                items.push(prefetch::Item {
+                    addr: inst.to_string(),
+                    request: providers::ReadResourceRequest {
+                        type_name: saddr.type_name.clone(),
+                        current_state,
+                        private: obj.private_bytes().and_then(|r| r.ok()).unwrap_or_default(),
+                        provider_meta: None,
+                    },
+                });
+            }
+        }
+        self.prefetch.start(
+            slot.provider.clone(),
+            self.sem.clone(),
+            items,
+            self.opts.parallelism,
+        );
     }
 
     /// Reports a provider that could not be started (a configuration failure was reported
@@ -1264,15 +1335,18 @@ impl<'a> Walker<'a> {
             addr: addr.to_string(),
             id: object_id(&prior),
         });
-        let resp = self.sem.run(|| {
-            ctx.slot
-                .provider
-                .read_resource(providers::ReadResourceRequest {
-                    type_name: ctx.r.type_name.clone(),
-                    current_state: plain,
-                    private: obj.private_bytes().and_then(|r| r.ok()).unwrap_or_default(),
-                    provider_meta: None,
-                })
+        // The early refresh may have read it already.
+        let resp = self.prefetch.take(addr).unwrap_or_else(|| {
+            self.sem.run(|| {
+                ctx.slot
+                    .provider
+                    .read_resource(providers::ReadResourceRequest {
+                        type_name: ctx.r.type_name.clone(),
+                        current_state: plain,
+                        private: obj.private_bytes().and_then(|r| r.ok()).unwrap_or_default(),
+                        provider_meta: None,
+                    })
+            })
         });
         match resp {
             Ok(resp) => {

@@ -25,7 +25,7 @@ fn schemas_for(
         }
         if let Ok(p) = engine::ProviderFactory::start(&factory, &src) {
             if let Ok((s, _)) = p.get_schema() {
-                out.insert(src.clone(), Arc::new(s));
+                out.insert(src.clone(), s);
             }
             p.close();
         }

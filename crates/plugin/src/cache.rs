@@ -19,7 +19,8 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
-const MAGIC: &[u8; 8] = b"WEIRSCH1";
+const MAGIC: &[u8; 8] = b"WEIRSCH2";
+const HEADER: usize = 8 + 4 + 32;
 
 /// A schema cache directory.
 #[derive(Clone, Debug)]
@@ -88,27 +89,44 @@ impl SchemaCache {
     }
 
     /// Reads the entry for `key`; a missing or damaged entry is a miss.
+    ///
+    /// The header carries a digest of the answer and of this weir's version: schemas are
+    /// converted lazily, type by type, so a damaged or foreign entry must be refused here
+    /// rather than discovered half-way through a run.
     pub fn load(&self, key: &str) -> Option<CachedSchema> {
-        let bytes = std::fs::read(self.entry_path(key)).ok()?;
-        if bytes.len() < 12 || &bytes[..8] != MAGIC {
+        let mut bytes = std::fs::read(self.entry_path(key)).ok()?;
+        if bytes.len() < HEADER || &bytes[..8] != MAGIC {
             return None;
         }
         let protocol_version = u32::from_le_bytes(bytes[8..12].try_into().ok()?);
+        let response = bytes.split_off(HEADER);
+        if bytes[12..HEADER] != entry_digest(&response)[..] {
+            return None;
+        }
         Some(CachedSchema {
             protocol_version,
-            response: bytes[12..].to_vec(),
+            response,
         })
     }
 
     /// Writes the entry for `key` atomically (write to a temporary file, then rename), so
     /// concurrent runs never read a torn entry.
     pub fn store(&self, key: &str, entry: &CachedSchema) -> std::io::Result<()> {
-        let mut data = Vec::with_capacity(12 + entry.response.len());
+        let mut data = Vec::with_capacity(HEADER + entry.response.len());
         data.extend_from_slice(MAGIC);
         data.extend_from_slice(&entry.protocol_version.to_le_bytes());
+        data.extend_from_slice(&entry_digest(&entry.response));
         data.extend_from_slice(&entry.response);
         write_atomic(&self.entry_path(key), &data)
     }
+}
+
+fn entry_digest(response: &[u8]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(env!("CARGO_PKG_VERSION").as_bytes());
+    h.update([0]);
+    h.update(response);
+    h.finalize().into()
 }
 
 impl SchemaCache {
@@ -195,7 +213,12 @@ mod tests {
             .unwrap();
         let got = cache.load(&key).unwrap();
         assert_eq!((got.protocol_version, got.response), (5, vec![1, 2, 3]));
-        // A damaged entry is a miss, not an error.
+        // A damaged entry is a miss, not an error: one flipped byte in the answer...
+        let mut bytes = std::fs::read(cache.entry_path(&key)).unwrap();
+        *bytes.last_mut().unwrap() ^= 1;
+        std::fs::write(cache.entry_path(&key), &bytes).unwrap();
+        assert!(cache.load(&key).is_none());
+        // ...or a file that is not an entry at all.
         std::fs::write(cache.entry_path(&key), b"junk").unwrap();
         assert!(cache.load(&key).is_none());
     }

@@ -2,6 +2,8 @@
 //! type bytes and nesting modes), diagnostics with attribute paths, and dynamic values.
 
 use crate::proto::{tfplugin5 as v5, tfplugin6 as v6};
+use prost::Message;
+use providers::schema::SchemaMap;
 use providers::{
     Attribute, Block, FunctionParam, FunctionSignature, NestedBlock, NestingMode,
     ProviderDiagnostic, ProviderSchema, ResourceSchema, Severity,
@@ -29,16 +31,77 @@ pub struct DecodedSchema {
     pub diagnostics: Vec<ProviderDiagnostic>,
 }
 
-/// Converts a protocol-6 schema response.
-pub fn schema_from_v6(
-    resp: v6::get_provider_schema::Response,
-) -> Result<DecodedSchema, ConvertError> {
+/// The per-type entries of a schema answer, left encoded: fields 2 and 3 of
+/// `GetProviderSchema.Response` in both protocols. A run uses a handful of the AWS provider's
+/// 1,500 types, so each is decoded and converted only when first asked for.
+#[derive(Clone, PartialEq, prost::Message)]
+struct EncodedEntries {
+    #[prost(map = "string, bytes", tag = "2")]
+    resource_schemas: std::collections::HashMap<String, Vec<u8>>,
+    #[prost(map = "string, bytes", tag = "3")]
+    data_source_schemas: std::collections::HashMap<String, Vec<u8>>,
+}
+
+/// The rest of a protocol-6 answer (the same field numbers as the generated message).
+#[derive(Clone, PartialEq, prost::Message)]
+struct HeadV6 {
+    #[prost(message, optional, tag = "1")]
+    provider: Option<v6::Schema>,
+    #[prost(message, repeated, tag = "4")]
+    diagnostics: Vec<v6::Diagnostic>,
+    #[prost(message, optional, tag = "5")]
+    provider_meta: Option<v6::Schema>,
+    #[prost(message, optional, tag = "6")]
+    server_capabilities: Option<v6::ServerCapabilities>,
+    #[prost(map = "string, message", tag = "7")]
+    functions: std::collections::HashMap<String, v6::Function>,
+}
+
+/// The rest of a protocol-5 answer.
+#[derive(Clone, PartialEq, prost::Message)]
+struct HeadV5 {
+    #[prost(message, optional, tag = "1")]
+    provider: Option<v5::Schema>,
+    #[prost(message, repeated, tag = "4")]
+    diagnostics: Vec<v5::Diagnostic>,
+    #[prost(message, optional, tag = "5")]
+    provider_meta: Option<v5::Schema>,
+    #[prost(message, optional, tag = "6")]
+    server_capabilities: Option<v5::ServerCapabilities>,
+    #[prost(map = "string, message", tag = "7")]
+    functions: std::collections::HashMap<String, v5::Function>,
+}
+
+/// Decodes an encoded `GetProviderSchema.Response` of protocol `version` (5 or 6). The
+/// provider block, functions and diagnostics are converted now; resource and data-source
+/// schemas on first use (see [`SchemaMap`]).
+pub fn decode_schema(version: u32, bytes: &[u8]) -> Result<DecodedSchema, ConvertError> {
+    let bad = |e: prost::DecodeError| ConvertError(format!("invalid schema message: {e}"));
+    let entries = EncodedEntries::decode(bytes).map_err(bad)?;
+    let (mut decoded, entry): (_, fn(&[u8]) -> Result<v6::Schema, String>) = if version == 5 {
+        let head = lift_head(HeadV5::decode(bytes).map_err(bad)?);
+        (head_from_v6(head)?, |b| {
+            v5::Schema::decode(b)
+                .map(lift_schema)
+                .map_err(|e| e.to_string())
+        })
+    } else {
+        (head_from_v6(HeadV6::decode(bytes).map_err(bad)?)?, |b| {
+            v6::Schema::decode(b).map_err(|e| e.to_string())
+        })
+    };
+    decoded.schema.resource_types = lazy_map(entries.resource_schemas, entry);
+    decoded.schema.data_sources = lazy_map(entries.data_source_schemas, entry);
+    Ok(decoded)
+}
+
+fn head_from_v6(head: HeadV6) -> Result<DecodedSchema, ConvertError> {
     let mut out = ProviderSchema::default();
     let memo = &mut TypeMemo::default();
-    if let Some(p) = resp.provider {
+    if let Some(p) = head.provider {
         out.provider = block_from_v6(p.block.unwrap_or_default(), "provider", memo)?;
     }
-    if let Some(m) = resp.provider_meta {
+    if let Some(m) = head.provider_meta {
         if m.block.is_some() {
             out.provider_meta = Some(block_from_v6(
                 m.block.unwrap_or_default(),
@@ -47,31 +110,11 @@ pub fn schema_from_v6(
             )?);
         }
     }
-    for (name, s) in resp.resource_schemas {
-        let block = block_from_v6(s.block.unwrap_or_default(), &name, memo)?;
-        out.resource_types.insert(
-            name,
-            ResourceSchema {
-                version: s.version,
-                block,
-            },
-        );
-    }
-    for (name, s) in resp.data_source_schemas {
-        let block = block_from_v6(s.block.unwrap_or_default(), &name, memo)?;
-        out.data_sources.insert(
-            name,
-            ResourceSchema {
-                version: s.version,
-                block,
-            },
-        );
-    }
-    for (name, f) in resp.functions {
+    for (name, f) in head.functions {
         let sig = function_from_v6(f, &name)?;
         out.functions.insert(name, sig);
     }
-    let capabilities = resp
+    let capabilities = head
         .server_capabilities
         .map(|c| Capabilities {
             plan_destroy: c.plan_destroy,
@@ -82,21 +125,13 @@ pub fn schema_from_v6(
     Ok(DecodedSchema {
         schema: out,
         capabilities,
-        diagnostics: diagnostics(resp.diagnostics),
+        diagnostics: diagnostics(head.diagnostics),
     })
 }
 
-/// Converts a protocol-5 schema response by first lifting it to protocol 6's shape (the two
-/// differ only in attribute field numbering and nested attribute types, which 5 lacks).
-pub fn schema_from_v5(
-    resp: v5::get_provider_schema::Response,
-) -> Result<DecodedSchema, ConvertError> {
-    fn schema(s: v5::Schema) -> v6::Schema {
-        v6::Schema {
-            version: s.version,
-            block: s.block.map(block),
-        }
-    }
+/// Lifts a protocol-5 schema to protocol 6's shape (the two differ only in attribute field
+/// numbering and nested attribute types, which 5 lacks).
+fn lift_schema(s: v5::Schema) -> v6::Schema {
     fn block(b: v5::schema::Block) -> v6::schema::Block {
         v6::schema::Block {
             version: b.version,
@@ -133,6 +168,13 @@ pub fn schema_from_v5(
             write_only: a.write_only,
         }
     }
+    v6::Schema {
+        version: s.version,
+        block: s.block.map(block),
+    }
+}
+
+fn lift_head(head: HeadV5) -> HeadV6 {
     fn function(f: v5::Function) -> v6::Function {
         let param = |p: v5::function::Parameter| v6::function::Parameter {
             name: p.name,
@@ -154,25 +196,14 @@ pub fn schema_from_v5(
             deprecation_message: f.deprecation_message,
         }
     }
-    let lifted = v6::get_provider_schema::Response {
-        provider: resp.provider.map(schema),
-        resource_schemas: resp
-            .resource_schemas
-            .into_iter()
-            .map(|(k, s)| (k, schema(s)))
-            .collect(),
-        data_source_schemas: resp
-            .data_source_schemas
-            .into_iter()
-            .map(|(k, s)| (k, schema(s)))
-            .collect(),
-        functions: resp
+    HeadV6 {
+        provider: head.provider.map(lift_schema),
+        functions: head
             .functions
             .into_iter()
             .map(|(k, f)| (k, function(f)))
             .collect(),
-        ephemeral_resource_schemas: Default::default(),
-        diagnostics: resp
+        diagnostics: head
             .diagnostics
             .into_iter()
             .map(|d| v6::Diagnostic {
@@ -200,14 +231,39 @@ pub fn schema_from_v5(
                 }),
             })
             .collect(),
-        provider_meta: resp.provider_meta.map(schema),
-        server_capabilities: resp.server_capabilities.map(|c| v6::ServerCapabilities {
+        provider_meta: head.provider_meta.map(lift_schema),
+        server_capabilities: head.server_capabilities.map(|c| v6::ServerCapabilities {
             plan_destroy: c.plan_destroy,
             get_provider_schema_optional: c.get_provider_schema_optional,
             move_resource_state: c.move_resource_state,
         }),
-    };
-    schema_from_v6(lifted)
+    }
+}
+
+/// Resource schemas decoded and converted on first use; `entry` decodes one encoded entry
+/// into protocol 6's shape.
+fn lazy_map(
+    raw: std::collections::HashMap<String, Vec<u8>>,
+    entry: fn(&[u8]) -> Result<v6::Schema, String>,
+) -> SchemaMap {
+    let mut out = SchemaMap::default();
+    for (name, bytes) in raw {
+        let ctx = name.clone();
+        out.insert_lazy(
+            name,
+            Box::new(move || {
+                let s = entry(&bytes)?;
+                let block =
+                    block_from_v6(s.block.unwrap_or_default(), &ctx, &mut TypeMemo::default())
+                        .map_err(|e| e.0)?;
+                Ok(ResourceSchema {
+                    version: s.version,
+                    block,
+                })
+            }),
+        );
+    }
+    out
 }
 
 /// Parsed attribute types by their JSON bytes: a large schema repeats a few hundred distinct

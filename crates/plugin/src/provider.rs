@@ -9,7 +9,7 @@
 
 use crate::cache::{CachedSchema, SchemaCache};
 use crate::convert::{
-    self, attribute_path, diagnostics, dynamic_value, from_dynamic_value, Capabilities,
+    attribute_path, decode_schema, diagnostics, dynamic_value, from_dynamic_value, Capabilities,
     ConvertError, DecodedSchema,
 };
 use crate::process::{LaunchOptions, PluginProcess, MAX_MESSAGE_SIZE};
@@ -193,9 +193,15 @@ impl PluginProvider {
             name: opts.name.clone(),
             handshake_timeout: opts.handshake_timeout,
         };
-        let proc = Arc::new(run_on(&handle, async move {
-            PluginProcess::launch(&launch).await
-        })??);
+        // The cached schema is read and decoded while the plugin starts: both take tens of
+        // milliseconds and neither needs the other.
+        let (launched, cached) = std::thread::scope(|s| {
+            let cached =
+                s.spawn(|| read_cache(opts.schema_cache.as_ref(), &opts.binary, &opts.name));
+            let launched = run_on(&handle, async move { PluginProcess::launch(&launch).await });
+            (launched, cached.join().unwrap_or_default())
+        });
+        let proc = Arc::new(launched??);
         let mut p = PluginProvider {
             runtime: Some(runtime),
             handle,
@@ -212,42 +218,27 @@ impl PluginProvider {
             name: opts.name.clone(),
             cache: None,
         };
-        if let Err(e) = p.load_schema(opts.schema_cache.as_ref()) {
+        if let Err(e) = p.load_schema(cached) {
             p.close_inner();
             return Err(e);
         }
         Ok(p)
     }
 
-    fn load_schema(&mut self, cache: Option<&SchemaCache>) -> Result<()> {
+    fn load_schema(&mut self, cached: CacheRead) -> Result<()> {
         let t0 = Instant::now();
         let version = self.protocol_version();
-        let key = cache.and_then(|c| match c.binary_key(self.proc.binary()) {
-            Ok(k) => Some(k),
-            Err(e) => {
-                tracing::debug!(provider = %self.name, "schema cache unavailable: {e}");
-                None
-            }
-        });
-        if let (Some(c), Some(k)) = (cache, key.as_deref()) {
-            self.cache = Some((c.clone(), k.to_string()));
-            if let Some(entry) = c.load(k).filter(|e| e.protocol_version == version) {
-                match decode_schema(version, &entry.response) {
-                    // Terraform skips the call only for providers that allow it; the others
-                    // need it to initialise themselves.
-                    Ok(d) if d.capabilities.get_provider_schema_optional => {
-                        self.set_schema(d);
-                        self.schema_load = SchemaLoad {
-                            source: SchemaSource::Cache,
-                            elapsed: t0.elapsed(),
-                        };
-                        return Ok(());
-                    }
-                    Ok(_) => {}
-                    Err(e) => {
-                        tracing::debug!(provider = %self.name, "ignoring bad cached schema: {e}")
-                    }
-                }
+        self.cache = cached.cache;
+        if let Some((v, d)) = cached.decoded {
+            // Terraform skips the call only for providers that allow it; the others need it
+            // to initialise themselves.
+            if v == version && d.capabilities.get_provider_schema_optional {
+                self.set_schema(d);
+                self.schema_load = SchemaLoad {
+                    source: SchemaSource::Cache,
+                    elapsed: cached.elapsed,
+                };
+                return Ok(());
             }
         }
         let rpc = Rpc::GetSchema;
@@ -262,13 +253,18 @@ impl PluginProvider {
         };
         let decoded =
             decode_schema(version, &raw).map_err(|e| bad_message(rpc.name(version), e))?;
+        // Entries convert lazily; check them all once, before the answer is trusted and cached.
+        for m in [&decoded.schema.resource_types, &decoded.schema.data_sources] {
+            m.check_all()
+                .map_err(|e| bad_message(rpc.name(version), ConvertError(e)))?;
+        }
         let clean = !providers::has_errors(&decoded.diagnostics);
         self.set_schema(decoded);
         self.schema_load = SchemaLoad {
             source: SchemaSource::Plugin,
             elapsed: t0.elapsed(),
         };
-        if let (Some(c), Some(k), true) = (cache, key.as_deref(), clean) {
+        if let (Some((c, k)), true) = (&self.cache, clean) {
             let entry = CachedSchema {
                 protocol_version: version,
                 response: raw,
@@ -433,15 +429,41 @@ fn run_on<T: Send + 'static>(
         .map_err(|_| ProviderError::Other("the plugin runtime has shut down".into()))
 }
 
-fn decode_schema(version: u32, bytes: &[u8]) -> std::result::Result<DecodedSchema, ConvertError> {
-    if version == 5 {
-        let resp = v5::get_provider_schema::Response::decode(bytes)
-            .map_err(|e| ConvertError(format!("invalid schema message: {e}")))?;
-        convert::schema_from_v5(resp)
-    } else {
-        let resp = v6::get_provider_schema::Response::decode(bytes)
-            .map_err(|e| ConvertError(format!("invalid schema message: {e}")))?;
-        convert::schema_from_v6(resp)
+/// What the schema cache held for a binary, read before the plugin's protocol is known.
+#[derive(Default)]
+struct CacheRead {
+    /// The cache and the binary's key in it.
+    cache: Option<(SchemaCache, String)>,
+    /// The cached answer, decoded, with the protocol version it was written in.
+    decoded: Option<(u32, DecodedSchema)>,
+    elapsed: Duration,
+}
+
+fn read_cache(cache: Option<&SchemaCache>, binary: &std::path::Path, name: &str) -> CacheRead {
+    let t0 = Instant::now();
+    let Some(c) = cache else {
+        return CacheRead::default();
+    };
+    let key = match c.binary_key(binary) {
+        Ok(k) => k,
+        Err(e) => {
+            tracing::debug!(provider = %name, "schema cache unavailable: {e}");
+            return CacheRead::default();
+        }
+    };
+    let decoded = c
+        .load(&key)
+        .and_then(|e| match decode_schema(e.protocol_version, &e.response) {
+            Ok(d) => Some((e.protocol_version, d)),
+            Err(err) => {
+                tracing::debug!(provider = %name, "ignoring bad cached schema: {err}");
+                None
+            }
+        });
+    CacheRead {
+        cache: Some((c.clone(), key)),
+        decoded,
+        elapsed: t0.elapsed(),
     }
 }
 
@@ -455,8 +477,12 @@ impl Drop for PluginProvider {
 }
 
 impl providers::Provider for PluginProvider {
-    fn get_schema(&self) -> Result<(ProviderSchema, Diags)> {
-        Ok(((*self.schema).clone(), self.schema_diags.clone()))
+    fn remote_reads(&self) -> bool {
+        true
+    }
+
+    fn get_schema(&self) -> Result<(Arc<ProviderSchema>, Diags)> {
+        Ok((self.schema.clone(), self.schema_diags.clone()))
     }
 
     fn validate_provider_config(&self, config: &Value) -> Result<Diags> {

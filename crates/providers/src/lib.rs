@@ -177,7 +177,8 @@ pub struct FunctionParam {
 /// One provider instance (one configuration). Implementations must be usable from several
 /// threads at once: the engine walks the graph in parallel.
 pub trait Provider: Send + Sync {
-    fn get_schema(&self) -> Result<(ProviderSchema, Diags)>;
+    /// The provider's schema, shared: a plugin's is large and every caller only reads it.
+    fn get_schema(&self) -> Result<(std::sync::Arc<ProviderSchema>, Diags)>;
     fn validate_provider_config(&self, config: &Value) -> Result<Diags>;
     fn validate_resource_config(&self, type_name: &str, config: &Value) -> Result<Diags>;
     fn validate_data_resource_config(&self, type_name: &str, config: &Value) -> Result<Diags>;
@@ -207,6 +208,11 @@ pub trait Provider: Send + Sync {
         name: &str,
         args: Vec<Value>,
     ) -> Result<std::result::Result<Value, String>>;
+    /// Whether ReadResource goes out to a remote API, so that a plan gains by reading every
+    /// prior object as soon as the provider is configured instead of in dependency order.
+    fn remote_reads(&self) -> bool {
+        false
+    }
     /// Asks the provider to abort in-flight operations.
     fn stop(&self) -> Result<()>;
     /// Ends the provider (process shutdown for plugins). Idempotent.

@@ -73,7 +73,7 @@ fn unsupported(kind: &str, type_name: &str) -> ProviderDiagnostic {
 }
 
 impl Provider for TerraformProvider {
-    fn get_schema(&self) -> Result<(ProviderSchema, Diags)> {
+    fn get_schema(&self) -> Result<(std::sync::Arc<ProviderSchema>, Diags)> {
         let mut schema = ProviderSchema::default();
         schema.resource_types.insert(
             "terraform_data".to_string(),
@@ -82,7 +82,7 @@ impl Provider for TerraformProvider {
                 block: data_schema(),
             },
         );
-        Ok((schema, Vec::new()))
+        Ok((std::sync::Arc::new(schema), Vec::new()))
     }
 
     fn validate_provider_config(&self, _config: &Value) -> Result<Diags> {
