@@ -99,7 +99,7 @@ mod tests {
     #[test]
     fn answers_are_handed_out_once_and_unknown_addresses_are_misses() {
         let p = Arc::new(Prefetch::default());
-        let provider: Arc<dyn Provider> = Arc::new(TerraformProvider::default());
+        let provider: Arc<dyn Provider> = Arc::new(TerraformProvider);
         let items = (0..5)
             .map(|i| Item {
                 addr: format!("terraform_data.x[{i}]"),

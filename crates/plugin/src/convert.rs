@@ -78,7 +78,7 @@ struct HeadV5 {
 pub fn decode_schema(version: u32, bytes: &[u8]) -> Result<DecodedSchema, ConvertError> {
     let bad = |e: prost::DecodeError| ConvertError(format!("invalid schema message: {e}"));
     let entries = EncodedEntries::decode(bytes).map_err(bad)?;
-    let (mut decoded, entry): (_, fn(&[u8]) -> Result<v6::Schema, String>) = if version == 5 {
+    let (mut decoded, entry): (_, EntryDecoder) = if version == 5 {
         let head = lift_head(HeadV5::decode(bytes).map_err(bad)?);
         (head_from_v6(head)?, |b| {
             v5::Schema::decode(b)
@@ -240,12 +240,11 @@ fn lift_head(head: HeadV5) -> HeadV6 {
     }
 }
 
-/// Resource schemas decoded and converted on first use; `entry` decodes one encoded entry
-/// into protocol 6's shape.
-fn lazy_map(
-    raw: std::collections::HashMap<String, Vec<u8>>,
-    entry: fn(&[u8]) -> Result<v6::Schema, String>,
-) -> SchemaMap {
+/// Decodes one encoded schema entry into protocol 6's shape.
+type EntryDecoder = fn(&[u8]) -> Result<v6::Schema, String>;
+
+/// Resource schemas decoded and converted on first use.
+fn lazy_map(raw: std::collections::HashMap<String, Vec<u8>>, entry: EntryDecoder) -> SchemaMap {
     let mut out = SchemaMap::default();
     for (name, bytes) in raw {
         let ctx = name.clone();
