@@ -114,30 +114,49 @@ pub fn plan(
         Ok(p) => p,
         Err(f) => return fail(f, color),
     };
-    ui::print_diags(&planned.warnings, &planned.sources, color);
     if flags.json {
+        ui::print_diags(&planned.warnings, &planned.sources, color);
         for line in plans::views::plan_events(&planned.plan) {
             println!("{line}");
         }
     } else {
         print!("{}", render_plan(&planned, color));
+        // Terraform shows warnings after the plan, before the next steps.
+        ui::print_diags(&planned.warnings, &planned.sources, color);
     }
     if let Some(path) = out {
         if let Err(f) = operations::save_plan(&planned, path) {
             return fail(f, color);
         }
-        if !flags.json {
-            println!(
-                "\nSaved the plan to: {}\n\nTo perform exactly these actions, run the following command to apply:\n    terraform apply {:?}",
-                path.display(),
-                path.display().to_string()
-            );
-        }
+    }
+    let in_automation = std::env::var_os("TF_IN_AUTOMATION").is_some_and(|v| !v.is_empty());
+    if !flags.json && !in_automation && planned.plan.has_changes() {
+        print!("{}", next_step(out, color));
     }
     if detailed && planned.plan.has_changes() {
         return 2;
     }
     0
+}
+
+/// What to do with a plan that has changes: a rule, then where it was saved or why it should
+/// have been (Terraform's wording, for a 78-column terminal).
+fn next_step(out: Option<&Path>, color: bool) -> String {
+    let rule = "─".repeat(77);
+    let rule = if color {
+        format!("\x1b[90m\n{rule}\x1b[0m\n")
+    } else {
+        format!("\n{rule}\n")
+    };
+    let text = match out {
+        Some(path) => format!(
+            "\nSaved the plan to: {}\n\nTo perform exactly these actions, run the following command to apply:\n    terraform apply {}\n",
+            path.display(),
+            value::ops::go_quote(&path.display().to_string())
+        ),
+        None => "\nNote: You didn't use the -out option to save this plan, so Terraform can't\nguarantee to take exactly these actions if you run \"terraform apply\" now.\n".to_string(),
+    };
+    rule + &text
 }
 
 pub fn apply(

@@ -218,24 +218,9 @@ pub fn plan_observed(
         };
     }
     let mut changes = std::mem::take(&mut *w.changes.lock().expect("changes"));
-    changes.sort_by(|a, b| {
-        (
-            a.module_address.as_deref().unwrap_or(""),
-            a.mode,
-            &a.type_name,
-            &a.name,
-            &a.index.as_ref().map(index_sort),
-            &a.deposed,
-        )
-            .cmp(&(
-                b.module_address.as_deref().unwrap_or(""),
-                b.mode,
-                &b.type_name,
-                &b.name,
-                &b.index.as_ref().map(index_sort),
-                &b.deposed,
-            ))
-    });
+    changes.sort_by(change_order);
+    let mut drift = std::mem::take(&mut *w.drift.lock().expect("drift"));
+    drift.sort_by(change_order);
     for (old, new) in &moves {
         let new_s = new.to_string();
         if let Some(c) = changes
@@ -246,6 +231,8 @@ pub fn plan_observed(
         }
     }
     let output_changes = w.output_changes();
+    let mut data_reads = std::mem::take(&mut *w.data_reads.lock().expect("data reads"));
+    data_reads.sort_by(|a, b| a.address.cmp(&b.address));
     // Terraform records every root variable's final value, defaults included.
     let variables = w
         .store
@@ -261,6 +248,8 @@ pub fn plan_observed(
         variables,
         resource_changes: changes,
         output_changes,
+        data_reads,
+        drift,
         targets: opts.targets.iter().map(|t| t.to_string()).collect(),
         force_replace: opts.replace.iter().map(|t| t.to_string()).collect(),
         prior_serial: Some(moved_state.serial),
@@ -273,6 +262,29 @@ pub fn plan_observed(
         diagnostics: diags,
         schemas,
     }
+}
+
+/// Terraform's order of resource changes: by module, mode, type, name and instance key.
+fn change_order(
+    a: &plans::ResourceInstanceChange,
+    b: &plans::ResourceInstanceChange,
+) -> std::cmp::Ordering {
+    (
+        a.module_address.as_deref().unwrap_or(""),
+        a.mode,
+        &a.type_name,
+        &a.name,
+        &a.index.as_ref().map(index_sort),
+        &a.deposed,
+    )
+        .cmp(&(
+            b.module_address.as_deref().unwrap_or(""),
+            b.mode,
+            &b.type_name,
+            &b.name,
+            &b.index.as_ref().map(index_sort),
+            &b.deposed,
+        ))
 }
 
 fn index_sort(v: &Value) -> (u8, i64, String) {
@@ -321,6 +333,11 @@ pub fn apply(
         .resource_changes
         .iter()
         .map(|c| ((c.address.clone(), c.deposed.clone()), c))
+        .collect();
+    w.data_read = plan
+        .data_reads
+        .iter()
+        .map(|c| (c.address.clone(), c))
         .collect();
     let walked = dag::walk(&graph, opts.parallelism.max(1), |n| w.run_node(n));
     if let Err(c) = &walked {

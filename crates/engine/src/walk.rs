@@ -81,6 +81,12 @@ pub struct Walker<'a> {
     prefetch: Arc<Prefetch>,
     pub diags: Mutex<Diagnostics>,
     pub changes: Mutex<Vec<ResourceInstanceChange>>,
+    /// Plan phase: objects that changed outside Terraform (see [`plans::Plan::drift`]).
+    pub drift: Mutex<Vec<ResourceInstanceChange>>,
+    /// Plan phase: data sources read now (see [`plans::Plan::data_reads`]).
+    pub data_reads: Mutex<Vec<ResourceInstanceChange>>,
+    /// Apply phase: the plan's data source reads, by instance address.
+    pub data_read: HashMap<String, &'a ResourceInstanceChange>,
     /// Providers by source address (one process each, started on first use).
     slots: Mutex<HashMap<String, Arc<ProviderSlot>>>,
     /// Evaluated provider configurations by state string.
@@ -211,6 +217,9 @@ impl<'a> Walker<'a> {
             prefetch: Arc::default(),
             diags: Mutex::new(Diagnostics::new()),
             changes: Mutex::new(Vec::new()),
+            data_reads: Mutex::new(Vec::new()),
+            drift: Mutex::new(Vec::new()),
+            data_read: HashMap::new(),
             slots: Mutex::new(HashMap::new()),
             provider_configs: Mutex::new(HashMap::new()),
             visited: Mutex::new(HashSet::new()),
@@ -1293,7 +1302,7 @@ impl<'a> Walker<'a> {
             }
         };
         let prior = if self.opts.refresh {
-            match self.refresh(ctx, &addr, prior, obj) {
+            match self.refresh(ctx, inst, prior, obj) {
                 Ok(v) => v,
                 Err(()) => return false,
             }
@@ -1323,13 +1332,15 @@ impl<'a> Walker<'a> {
     }
 
     /// ReadResource; a null result means the object is gone.
+    /// A change of the object outside Terraform is recorded as drift.
     fn refresh(
         &self,
         ctx: &ResCtx,
-        addr: &str,
+        inst: &AbsResourceInstance,
         prior: Value,
         obj: &InstanceObject,
     ) -> Result<Value, ()> {
+        let addr = &inst.to_string();
         let (plain, _) = prior.clone().unmark_deep();
         self.emit(ApplyEvent::Refreshing {
             addr: addr.to_string(),
@@ -1342,7 +1353,7 @@ impl<'a> Walker<'a> {
                     .provider
                     .read_resource(providers::ReadResourceRequest {
                         type_name: ctx.r.type_name.clone(),
-                        current_state: plain,
+                        current_state: plain.clone(),
                         private: obj.private_bytes().and_then(|r| r.ok()).unwrap_or_default(),
                         provider_meta: None,
                     })
@@ -1358,12 +1369,69 @@ impl<'a> Walker<'a> {
                 )) {
                     return Err(());
                 }
+                if !resp.new_state.raw_equals(&plain) {
+                    let action = if resp.new_state.is_null() {
+                        Action::Delete
+                    } else {
+                        Action::Update
+                    };
+                    let after = mark_schema_sensitive(&ctx.schema.block, resp.new_state.clone());
+                    let drift = self.instance_change(
+                        ctx,
+                        inst,
+                        action,
+                        None,
+                        prior,
+                        after,
+                        Vec::new(),
+                        Vec::new(),
+                        None,
+                        None,
+                    );
+                    self.drift.lock().expect("drift").push(drift);
+                }
                 Ok(mark_schema_sensitive(&ctx.schema.block, resp.new_state))
             }
             Err(e) => {
                 self.diag(crashed(ctx.pk, addr, &e.to_string(), &ctx.r.decl_range));
                 Err(())
             }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn instance_change(
+        &self,
+        ctx: &ResCtx,
+        inst: &AbsResourceInstance,
+        action: Action,
+        reason: Option<ActionReason>,
+        before: Value,
+        after: Value,
+        replace_paths: Vec<Vec<PathStep>>,
+        private: Vec<u8>,
+        deposed: Option<String>,
+        importing: Option<String>,
+    ) -> ResourceInstanceChange {
+        let module_address = (!inst.module.is_root()).then(|| inst.module.to_string());
+        ResourceInstanceChange {
+            address: inst.to_string(),
+            previous_address: None,
+            module_address,
+            mode: inst.resource.mode.as_str(),
+            type_name: ctx.r.type_name.clone(),
+            name: ctx.r.name.clone(),
+            index: key_value(&inst.key),
+            provider_name: ctx.pk.source.clone(),
+            deposed,
+            action,
+            action_reason: reason,
+            before,
+            after,
+            replace_paths,
+            importing_id: importing,
+            private,
+            schema_version: ctx.schema.version,
         }
     }
 
@@ -1381,29 +1449,19 @@ impl<'a> Walker<'a> {
         deposed: Option<String>,
         importing: Option<String>,
     ) {
-        let module_address = (!inst.module.is_root()).then(|| inst.module.to_string());
-        self.changes
-            .lock()
-            .expect("changes")
-            .push(ResourceInstanceChange {
-                address: inst.to_string(),
-                previous_address: None,
-                module_address,
-                mode: inst.resource.mode.as_str(),
-                type_name: ctx.r.type_name.clone(),
-                name: ctx.r.name.clone(),
-                index: key_value(&inst.key),
-                provider_name: ctx.pk.source.clone(),
-                deposed,
-                action,
-                action_reason: reason,
-                before,
-                after,
-                replace_paths,
-                importing_id: importing,
-                private,
-                schema_version: ctx.schema.version,
-            });
+        let c = self.instance_change(
+            ctx,
+            inst,
+            action,
+            reason,
+            before,
+            after,
+            replace_paths,
+            private,
+            deposed,
+            importing,
+        );
+        self.changes.lock().expect("changes").push(c);
     }
 
     /// Evaluates the resource body against the schema and validates it with the provider.
@@ -1481,7 +1539,7 @@ impl<'a> Walker<'a> {
         let tainted = prior_obj.is_some_and(|o| o.status == ObjectStatus::Tainted);
         // An imported object was just read by the import itself.
         if let (true, Some(obj)) = (self.opts.refresh && !prior.is_null(), prior_obj) {
-            prior = self.refresh(ctx, &addr, prior, obj)?;
+            prior = self.refresh(ctx, inst, prior, obj)?;
         }
         if self.opts.mode == PlanMode::Destroy {
             if !prior.is_null() {
@@ -1518,6 +1576,10 @@ impl<'a> Walker<'a> {
                     None,
                     None,
                 );
+            }
+            // An instance this plan does not create has no value yet, as in Terraform.
+            if prior.is_null() {
+                return Ok(Value::unknown(ctx.schema.block.implied_type()));
             }
             return Ok(prior);
         }
@@ -1735,6 +1797,19 @@ impl<'a> Walker<'a> {
         }
         let v = self.read_data(ctx, &addr, &plain)?;
         let _ = marks;
+        let read = self.instance_change(
+            ctx,
+            inst,
+            Action::Read,
+            None,
+            Value::null(ctx.schema.block.implied_type()),
+            v.clone(),
+            Vec::new(),
+            Vec::new(),
+            None,
+            None,
+        );
+        self.data_reads.lock().expect("data reads").push(read);
         Ok(v)
     }
 
@@ -1860,7 +1935,19 @@ impl<'a> Walker<'a> {
                 None => Ok(null),
             };
         };
-        if change.action == Action::NoOp && change.importing_id.is_some() {
+        // As in Terraform, apply starts from the refreshed state: an object refresh found
+        // changed outside Terraform is recorded as read, even when nothing else happens to it.
+        let drifted = change.action == Action::NoOp
+            && prior_obj.is_some_and(|o| {
+                self.decode_prior(ctx.slot, &ctx.r.type_name, ctx.schema, o, &addr)
+                    .is_ok_and(|stored| {
+                        !stored
+                            .unmark_deep()
+                            .0
+                            .raw_equals(&change.before.clone().unmark_deep().0)
+                    })
+            });
+        if change.action == Action::NoOp && (change.importing_id.is_some() || drifted) {
             // An import without changes: the adopted object goes into state as read.
             let key = ObjectKey::current(state_key(&inst.key));
             return match stateobj::encode(
@@ -2065,7 +2152,11 @@ impl<'a> Walker<'a> {
         }
         let config = self.eval_config(ctx, nd, &addr)?;
         let (plain, _) = config.unmark_deep();
-        let v = self.read_data(ctx, &addr, &plain)?;
+        // Read while planning: the plan's value stands (a deferred read is a planned change).
+        let v = match self.data_read.get(&addr) {
+            Some(read) if !self.planned.contains_key(&(addr.clone(), None)) => read.after.clone(),
+            _ => self.read_data(ctx, &addr, &plain)?,
+        };
         let key = ObjectKey::current(state_key(&inst.key));
         match stateobj::encode(&v, ctx.schema, &[], Vec::new(), false) {
             Ok(obj) => {

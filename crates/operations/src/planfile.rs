@@ -37,6 +37,12 @@ struct FileV1 {
     variables: BTreeMap<String, Val>,
     changes: Vec<Change>,
     outputs: Vec<Out>,
+    /// Data sources read while planning (absent in files written before they were kept).
+    #[serde(default)]
+    data_reads: Vec<Change>,
+    /// Objects changed outside Terraform, found by refresh.
+    #[serde(default)]
+    drift: Vec<Change>,
 }
 
 /// A value: its type as JSON, msgpack bytes (which keep unknowns), sensitive paths.
@@ -163,6 +169,55 @@ fn mode_name(m: PlanMode) -> &'static str {
     }
 }
 
+fn enc_change(c: &ResourceInstanceChange) -> Change {
+    Change {
+        address: c.address.clone(),
+        previous_address: c.previous_address.clone(),
+        module_address: c.module_address.clone(),
+        mode: c.mode.to_string(),
+        type_name: c.type_name.clone(),
+        name: c.name.clone(),
+        index: c.index.as_ref().map(enc),
+        provider_name: c.provider_name.clone(),
+        deposed: c.deposed.clone(),
+        action: action_name(c.action).into(),
+        action_reason: c.action_reason.map(|r| r.json_name().to_string()),
+        before: enc(&c.before),
+        after: enc(&c.after),
+        replace_paths: engine::stateobj::paths_json(&c.replace_paths),
+        importing_id: c.importing_id.clone(),
+        private: base64::engine::general_purpose::STANDARD.encode(&c.private),
+        schema_version: c.schema_version,
+    }
+}
+
+fn dec_change(c: &Change) -> Result<ResourceInstanceChange, PlanFileError> {
+    Ok(ResourceInstanceChange {
+        address: c.address.clone(),
+        previous_address: c.previous_address.clone(),
+        module_address: c.module_address.clone(),
+        mode: if c.mode == "data" { "data" } else { "managed" },
+        type_name: c.type_name.clone(),
+        name: c.name.clone(),
+        index: c.index.as_ref().map(dec).transpose()?,
+        provider_name: c.provider_name.clone(),
+        deposed: c.deposed.clone(),
+        action: parse_action(&c.action)?,
+        action_reason: c
+            .action_reason
+            .as_deref()
+            .and_then(|r| REASONS.iter().copied().find(|x| x.json_name() == r)),
+        before: dec(&c.before)?,
+        after: dec(&c.after)?,
+        replace_paths: parse_paths(&c.replace_paths),
+        importing_id: c.importing_id.clone(),
+        private: base64::engine::general_purpose::STANDARD
+            .decode(&c.private)
+            .map_err(|e| PlanFileError::Format(e.to_string()))?,
+        schema_version: c.schema_version,
+    })
+}
+
 /// Writes a plan file (atomically: a temp file renamed into place).
 pub fn write(path: &Path, plan: &Plan, meta: &PlanMeta) -> Result<(), PlanFileError> {
     let file = FileV1 {
@@ -182,29 +237,9 @@ pub fn write(path: &Path, plan: &Plan, meta: &PlanMeta) -> Result<(), PlanFileEr
             .iter()
             .map(|(k, v)| (k.clone(), enc(v)))
             .collect(),
-        changes: plan
-            .resource_changes
-            .iter()
-            .map(|c| Change {
-                address: c.address.clone(),
-                previous_address: c.previous_address.clone(),
-                module_address: c.module_address.clone(),
-                mode: c.mode.to_string(),
-                type_name: c.type_name.clone(),
-                name: c.name.clone(),
-                index: c.index.as_ref().map(enc),
-                provider_name: c.provider_name.clone(),
-                deposed: c.deposed.clone(),
-                action: action_name(c.action).into(),
-                action_reason: c.action_reason.map(|r| r.json_name().to_string()),
-                before: enc(&c.before),
-                after: enc(&c.after),
-                replace_paths: engine::stateobj::paths_json(&c.replace_paths),
-                importing_id: c.importing_id.clone(),
-                private: base64::engine::general_purpose::STANDARD.encode(&c.private),
-                schema_version: c.schema_version,
-            })
-            .collect(),
+        changes: plan.resource_changes.iter().map(enc_change).collect(),
+        data_reads: plan.data_reads.iter().map(enc_change).collect(),
+        drift: plan.drift.iter().map(enc_change).collect(),
         outputs: plan
             .output_changes
             .iter()
@@ -235,33 +270,21 @@ pub fn read(path: &Path) -> Result<(Plan, PlanMeta), PlanFileError> {
             file.format, file.version
         )));
     }
-    let mut changes = Vec::new();
-    for c in &file.changes {
-        changes.push(ResourceInstanceChange {
-            address: c.address.clone(),
-            previous_address: c.previous_address.clone(),
-            module_address: c.module_address.clone(),
-            mode: if c.mode == "data" { "data" } else { "managed" },
-            type_name: c.type_name.clone(),
-            name: c.name.clone(),
-            index: c.index.as_ref().map(dec).transpose()?,
-            provider_name: c.provider_name.clone(),
-            deposed: c.deposed.clone(),
-            action: parse_action(&c.action)?,
-            action_reason: c
-                .action_reason
-                .as_deref()
-                .and_then(|r| REASONS.iter().copied().find(|x| x.json_name() == r)),
-            before: dec(&c.before)?,
-            after: dec(&c.after)?,
-            replace_paths: parse_paths(&c.replace_paths),
-            importing_id: c.importing_id.clone(),
-            private: base64::engine::general_purpose::STANDARD
-                .decode(&c.private)
-                .map_err(|e| PlanFileError::Format(e.to_string()))?,
-            schema_version: c.schema_version,
-        });
-    }
+    let changes = file
+        .changes
+        .iter()
+        .map(dec_change)
+        .collect::<Result<Vec<_>, _>>()?;
+    let data_reads = file
+        .data_reads
+        .iter()
+        .map(dec_change)
+        .collect::<Result<Vec<_>, _>>()?;
+    let drift = file
+        .drift
+        .iter()
+        .map(dec_change)
+        .collect::<Result<Vec<_>, _>>()?;
     let mut outputs = Vec::new();
     for o in &file.outputs {
         outputs.push(OutputChange {
@@ -285,6 +308,8 @@ pub fn read(path: &Path) -> Result<(Plan, PlanMeta), PlanFileError> {
         variables,
         resource_changes: changes,
         output_changes: outputs,
+        data_reads,
+        drift,
         targets: file.targets,
         force_replace: file.force_replace,
         prior_serial: file.prior_serial,

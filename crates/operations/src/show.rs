@@ -5,10 +5,11 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use plans::show::StateResource;
-use plans::Plan;
+use plans::{Plan, ResourceInstanceChange};
 use providers::schema::ProviderSchema;
 use serde_json::{json, Value as Json};
 use states::{ResourceMode, State};
+use value::Value;
 
 use crate::{Factory, Failure, Stack, TERRAFORM_VERSION};
 
@@ -73,11 +74,12 @@ pub fn state_values(state: &State, schemas: &BTreeMap<String, Arc<ProviderSchema
     state_values_with(state, schemas, Vec::new())
 }
 
-/// As [`state_values`], with `extra` objects (a plan's imported objects) added.
+/// As [`state_values`], with current objects replaced by `refreshed` ones (a plan's view of
+/// them); a refreshed object the state lacks is added, a null one is gone.
 fn state_values_with<'a>(
     state: &'a State,
     schemas: &BTreeMap<String, Arc<ProviderSchema>>,
-    extra: Vec<StateResource<'a>>,
+    refreshed: Vec<(&'a ResourceInstanceChange, &'a Value)>,
 ) -> Json {
     let outputs: Vec<(String, bool, Json, Json)> = state
         .outputs
@@ -90,6 +92,10 @@ fn state_values_with<'a>(
                 o.type_json.to_value(),
             )
         })
+        .collect();
+    let mut overlay: BTreeMap<&str, (&ResourceInstanceChange, &Value)> = refreshed
+        .into_iter()
+        .map(|(c, v)| (c.address.as_str(), (c, v)))
         .collect();
     let mut resources = Vec::new();
     for (saddr, res) in state.resources() {
@@ -108,11 +114,28 @@ fn state_values_with<'a>(
                 address.push_str(&ik.to_string());
             }
             let provider_name = engine::walk::parse_provider_source(&res.provider);
+            let newer = match k.deposed {
+                None => overlay.remove(address.as_str()).map(|(_, v)| v),
+                Some(_) => None,
+            };
+            if newer.is_some_and(Value::is_null) {
+                continue;
+            }
+            let (attributes, sensitive_paths) = match newer {
+                Some(v) => refreshed_json(v),
+                None => (
+                    obj.attributes
+                        .as_ref()
+                        .map(|a| a.to_value())
+                        .unwrap_or(json!({})),
+                    obj.sensitive_attributes
+                        .as_ref()
+                        .map(|s| s.to_value())
+                        .unwrap_or(json!([])),
+                ),
+            };
             let attributes = view_attributes(
-                obj.attributes
-                    .as_ref()
-                    .map(|a| a.to_value())
-                    .unwrap_or(json!({})),
+                attributes,
                 schemas,
                 &provider_name,
                 saddr.mode,
@@ -131,45 +154,53 @@ fn state_values_with<'a>(
                 provider_name,
                 schema_version: obj.schema_version,
                 attributes,
-                sensitive_paths: obj
-                    .sensitive_attributes
-                    .as_ref()
-                    .map(|s| s.to_value())
-                    .unwrap_or(json!([])),
+                sensitive_paths,
                 depends_on: obj.dependencies.clone(),
                 tainted: obj.status == states::ObjectStatus::Tainted,
                 deposed: k.deposed.clone(),
             });
         }
     }
-    resources.extend(extra);
+    // Objects the stored state lacks: imported ones and data sources read for the first time.
+    for (c, v) in overlay.into_values().filter(|(_, v)| !v.is_null()) {
+        let (attributes, sensitive_paths) = refreshed_json(v);
+        resources.push(StateResource {
+            module: c.module_address.clone().unwrap_or_default(),
+            address: c.address.clone(),
+            mode: c.mode,
+            type_name: &c.type_name,
+            name: &c.name,
+            index: c.index.as_ref().and_then(|i| value::json::to_json(i).ok()),
+            provider_name: c.provider_name.clone(),
+            schema_version: u64::try_from(c.schema_version).unwrap_or(0),
+            attributes,
+            sensitive_paths,
+            depends_on: Vec::new(),
+            tainted: false,
+            deposed: None,
+        });
+    }
     plans::show::state_values(&outputs, resources)
 }
 
-/// The objects a plan imports, as they will be in state (Terraform's prior state has them).
-fn imported_resources(plan: &Plan) -> Vec<StateResource<'_>> {
-    plan.resource_changes
+/// A refreshed value's attributes and sensitive paths, as the state file would hold them.
+fn refreshed_json(v: &Value) -> (Json, Json) {
+    let sensitive = engine::stateobj::paths_json(&engine::objchange::marked_paths(v));
+    let (plain, _) = v.clone().unmark_deep();
+    (value::json::to_json(&plain).unwrap_or(json!({})), sensitive)
+}
+
+/// Terraform's prior state is the refreshed state: managed objects as the plan read them
+/// (imports included) and the data sources it read; a data source read only during apply has
+/// no value there yet (its change's `before` is null).
+fn refreshed_objects(plan: &Plan) -> Vec<(&ResourceInstanceChange, &Value)> {
+    let managed = plan
+        .resource_changes
         .iter()
-        .filter(|c| c.importing_id.is_some() && !c.before.is_null())
-        .map(|c| {
-            let (plain, _) = c.before.clone().unmark_deep();
-            StateResource {
-                module: c.module_address.clone().unwrap_or_default(),
-                address: c.address.clone(),
-                mode: c.mode,
-                type_name: &c.type_name,
-                name: &c.name,
-                index: c.index.as_ref().and_then(|i| value::json::to_json(i).ok()),
-                provider_name: c.provider_name.clone(),
-                schema_version: u64::try_from(c.schema_version).unwrap_or(0),
-                attributes: value::json::to_json(&plain).unwrap_or(json!({})),
-                sensitive_paths: json!([]),
-                depends_on: Vec::new(),
-                tainted: false,
-                deposed: None,
-            }
-        })
-        .collect()
+        .filter(|c| c.deposed.is_none())
+        .map(|c| (c, &c.before));
+    let read = plan.data_reads.iter().map(|c| (c, &c.after));
+    managed.chain(read).collect()
 }
 
 /// `show` of a saved plan.
@@ -212,7 +243,7 @@ pub fn plan_json(
 ) -> Json {
     // Terraform's prior_state is the refreshed state whose root outputs are overlaid with
     // the values known at plan time (unknown and deleted outputs keep their prior value).
-    let mut prior_vals = state_values_with(prior, schemas, imported_resources(plan));
+    let mut prior_vals = state_values_with(prior, schemas, refreshed_objects(plan));
     let mut outs = match &mut prior_vals {
         Json::Object(m) => match m.remove("outputs") {
             Some(Json::Object(o)) => o,

@@ -141,6 +141,15 @@ pub struct Plan {
     pub variables: BTreeMap<String, Value>,
     pub resource_changes: Vec<ResourceInstanceChange>,
     pub output_changes: Vec<OutputChange>,
+    /// Data sources read while planning (action `Read`, the value in `after`). They belong to
+    /// the refreshed state the plan was made against (`prior_state` of `show -json`), and apply
+    /// uses them instead of reading again, as Terraform does. Deferred reads are in
+    /// `resource_changes` instead.
+    pub data_reads: Vec<ResourceInstanceChange>,
+    /// Managed objects that refresh found changed or gone outside Terraform: `before` is the
+    /// stored value, `after` the refreshed one, the action `Update` or `Delete` (Terraform's
+    /// `resource_drift`).
+    pub drift: Vec<ResourceInstanceChange>,
     /// The `-target` addresses, as given.
     pub targets: Vec<String>,
     /// Addresses to replace (`-replace`).
@@ -187,6 +196,8 @@ impl Plan {
                 || c.previous_address.is_some()
                 || c.importing_id.is_some()
         }) || self.output_changes.iter().any(|c| c.action != Action::NoOp)
+            // A refresh-only plan has something to apply when refresh found drift.
+            || (self.mode == PlanMode::RefreshOnly && !self.drift.is_empty())
     }
 }
 

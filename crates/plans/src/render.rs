@@ -482,7 +482,40 @@ fn value_change_inner(
     }
     let mut items: Vec<(Op, String)> = Vec::new();
     let saved_no_null = ctx.no_null.replace(true);
+    // Terraform diffs a set element by element: the old ones in order, each kept or removed,
+    // then the new ones; unchanged elements are never shown for context.
+    let is_set = [b, a]
+        .into_iter()
+        .flatten()
+        .any(|v| matches!(v.unmarked(), Value::Set(..)));
     match op {
+        Op::Update if is_set => {
+            let mut used = vec![false; al.len()];
+            for e in &bl {
+                match (0..al.len()).find(|&j| !used[j] && eq(e, &al[j])) {
+                    Some(j) => {
+                        used[j] = true;
+                        items.push((
+                            Op::Same,
+                            value_change(ctx, Some(e), Some(e), indent + 4, path).0,
+                        ));
+                    }
+                    None => items.push((
+                        Op::Delete,
+                        value_change(ctx, Some(e), None, indent + 4, path)
+                            .0
+                            .trim_end_matches(" -> null")
+                            .to_string(),
+                    )),
+                }
+            }
+            for (e, _) in al.iter().zip(&used).filter(|(_, u)| !**u) {
+                items.push((
+                    Op::Create,
+                    value_change(ctx, None, Some(e), indent + 4, path).0,
+                ));
+            }
+        }
         Op::Create => {
             for e in &al {
                 items.push((
@@ -554,14 +587,16 @@ fn value_change_inner(
     let n = items.len();
     for (idx, (eop, text)) in items.iter().enumerate() {
         if *eop == Op::Same && op == Op::Update && !ctx.show_unchanged.get() {
-            let near = (idx > 0 && items[idx - 1].0 != Op::Same)
-                || (idx + 1 < n && items[idx + 1].0 != Op::Same);
+            let near = !is_set
+                && ((idx > 0 && items[idx - 1].0 != Op::Same)
+                    || (idx + 1 < n && items[idx + 1].0 != Op::Same));
             if !near {
                 hidden += 1;
                 continue;
             }
         }
-        if hidden > 0 {
+        // A set's hidden elements are counted once, at the end.
+        if hidden > 0 && !is_set {
             s.push_str(&format!(
                 "{}{}\n",
                 pad(indent + 6),
@@ -682,6 +717,16 @@ fn body(
             w = w
         ));
     }
+    if hidden > 0 {
+        s.push_str(&format!(
+            "{}{}\n",
+            pad(indent + 2),
+            ctx.dim(&format!(
+                "# ({hidden} unchanged attribute{} hidden)",
+                if hidden == 1 { "" } else { "s" }
+            ))
+        ));
+    }
     let mut hidden_blocks = 0;
     for (name, nesting, bschema) in &block_names {
         let bv = get(before, name);
@@ -756,16 +801,6 @@ fn body(
                 pad(indent + 2)
             ));
         }
-    }
-    if hidden > 0 {
-        s.push_str(&format!(
-            "{}{}\n",
-            pad(indent + 2),
-            ctx.dim(&format!(
-                "# ({hidden} unchanged attribute{} hidden)",
-                if hidden == 1 { "" } else { "s" }
-            ))
-        ));
     }
     if hidden_blocks > 0 {
         s.push_str(&format!(
@@ -856,10 +891,13 @@ fn base_addr(c: &ResourceInstanceChange) -> String {
     }
 }
 
+/// One change as a `# addr …` block. A `drifted` change is a refreshed object compared with
+/// the stored one ("has changed", "has been deleted").
 fn resource_block(
     c: &ResourceInstanceChange,
     schema: Option<&Block>,
     opts: RenderOptions,
+    drifted: bool,
 ) -> String {
     let ctx = Ctx {
         color: opts.color,
@@ -882,12 +920,22 @@ fn resource_block(
     let (comment, header_sym, op) = match c.action {
         Action::Create => ("will be created".to_string(), "  +".to_string(), Op::Create),
         Action::Delete => (
-            "will be destroyed".to_string(),
+            if drifted {
+                "has been deleted"
+            } else {
+                "will be destroyed"
+            }
+            .to_string(),
             "  -".to_string(),
             Op::Delete,
         ),
         Action::Update => (
-            "will be updated in-place".to_string(),
+            if drifted {
+                "has changed"
+            } else {
+                "will be updated in-place"
+            }
+            .to_string(),
             "  ~".to_string(),
             Op::Update,
         ),
@@ -1002,6 +1050,22 @@ pub fn render_plan(plan: &Plan, schemas: &SchemaLookup, opts: RenderOptions) -> 
         .iter()
         .filter(|o| o.action != Action::NoOp)
         .collect();
+    // Terraform shows the objects that changed outside it; a normal plan shows only those its
+    // changes depend on (not done yet: weir lists drift there in `show -json` only).
+    if plan.mode == PlanMode::RefreshOnly {
+        if plan.drift.is_empty() {
+            out.push_str("\nNo changes. Your infrastructure still matches the configuration.\n\nTerraform has checked that the real remote objects still match the result of\nyour most recent changes, and found no differences.\n");
+            return out;
+        }
+        out.push_str("\nNote: Objects have changed outside of Terraform\n\nTerraform detected the following changes made outside of Terraform since the\nlast \"terraform apply\" which may have affected this plan:\n");
+        for c in &plan.drift {
+            out.push('\n');
+            let schema = schemas(&c.provider_name, c.mode, &c.type_name);
+            out.push_str(&resource_block(c, schema, opts, true));
+        }
+        out.push_str("\n\nThis is a refresh-only plan, so Terraform will not take any actions to undo\nthese. If you were expecting these changes then you can apply this plan to\nrecord the updated values in the Terraform state without changing any remote\nobjects.\n");
+        return out;
+    }
     if shown.is_empty() && output_changes.is_empty() {
         out.push_str("\nNo changes. Your infrastructure matches the configuration.\n\n");
         out.push_str(if plan.mode == PlanMode::Destroy {
@@ -1058,7 +1122,7 @@ pub fn render_plan(plan: &Plan, schemas: &SchemaLookup, opts: RenderOptions) -> 
         for c in &shown {
             out.push('\n');
             let schema = schemas(&c.provider_name, c.mode, &c.type_name);
-            out.push_str(&resource_block(c, schema, opts));
+            out.push_str(&resource_block(c, schema, opts, false));
         }
         out.push_str(&format!(
             "\n{}\n",

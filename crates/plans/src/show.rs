@@ -7,7 +7,7 @@ use serde_json::{json, Map, Value as Json};
 use value::Value;
 
 use crate::json::{omit_unknowns, sensitive_as_bool, sensitive_tree, unknown_as_bool};
-use crate::{Action, Plan, ResourceInstanceChange};
+use crate::{Action, Plan, PlanMode, ResourceInstanceChange};
 
 pub const PLAN_FORMAT_VERSION: &str = "1.2";
 pub const STATE_FORMAT_VERSION: &str = "1.0";
@@ -18,16 +18,13 @@ struct ResEntry {
     json: Json,
 }
 
-/// Groups resources into `root_module` / nested `child_modules` as Terraform does.
+/// Groups resources into `root_module` / nested `child_modules` as Terraform does, each
+/// module's resources in the order given.
 fn module_tree(resources: Vec<ResEntry>) -> Json {
     // module address → resources
     let mut by_module: BTreeMap<String, Vec<Json>> = BTreeMap::new();
     for r in resources {
         by_module.entry(r.module).or_default().push(r.json);
-    }
-    // Terraform lists resources by address (plain string order: data sources last).
-    for rs in by_module.values_mut() {
-        rs.sort_by(|a, b| a["address"].as_str().cmp(&b["address"].as_str()));
     }
     fn build(addr: &str, by_module: &BTreeMap<String, Vec<Json>>) -> Map<String, Json> {
         let mut m = Map::new();
@@ -138,7 +135,10 @@ fn planned_values(plan: &Plan) -> Json {
     }
     let mut res = Vec::new();
     for c in &plan.resource_changes {
-        if c.deposed.is_some() || c.action == Action::Delete {
+        if c.deposed.is_some()
+            || c.action == Action::Delete
+            || (plan.mode == PlanMode::RefreshOnly && c.action == Action::NoOp)
+        {
             continue;
         }
         let mut e = Map::new();
@@ -169,6 +169,8 @@ fn planned_values(plan: &Plan) -> Json {
     if !outputs.is_empty() {
         m.insert("outputs".into(), Json::Object(outputs));
     }
+    // Planned values list resources by address (plain string order: data sources last).
+    res.sort_by(|a, b| a.json["address"].as_str().cmp(&b.json["address"].as_str()));
     m.insert("root_module".into(), module_tree(res));
     Json::Object(m)
 }
@@ -212,7 +214,8 @@ fn change_json(c: &ResourceInstanceChange) -> Json {
     );
     ch.insert(
         "after_unknown".into(),
-        if c.after.is_null() {
+        // Terraform writes a bare `{}` for a wholly known value.
+        if c.after.is_null() || c.after.is_wholly_known() {
             json!({})
         } else {
             unknown_as_bool(&c.after)
@@ -359,7 +362,32 @@ fn json_sensitive_tree(attrs: &Json, paths: &Json) -> Json {
 }
 
 /// The values representation of a state: `{"outputs": …, "root_module": …}`.
-pub fn state_values(outputs: &[(String, bool, Json, Json)], resources: Vec<StateResource>) -> Json {
+pub fn state_values(
+    outputs: &[(String, bool, Json, Json)],
+    mut resources: Vec<StateResource>,
+) -> Json {
+    // Terraform's order within a module: data sources first, then by type and name; instances
+    // without a key, then integer keys in numeric order, then string keys; current objects
+    // before deposed ones.
+    resources.sort_by(|a, b| {
+        fn key<'r>(
+            r: &'r StateResource,
+        ) -> (bool, &'r str, &'r str, (u8, i64, String), Option<&'r str>) {
+            let index = match &r.index {
+                None => (0, 0, String::new()),
+                Some(Json::Number(n)) => (1, n.as_i64().unwrap_or(0), String::new()),
+                Some(other) => (2, 0, other.as_str().unwrap_or_default().to_string()),
+            };
+            (
+                r.mode != "data",
+                r.type_name,
+                r.name,
+                index,
+                r.deposed.as_deref(),
+            )
+        }
+        key(a).cmp(&key(b))
+    });
     let mut m = Map::new();
     if !outputs.is_empty() {
         let mut o = Map::new();
@@ -429,7 +457,24 @@ pub fn plan_document(
         d.insert("variables".into(), Json::Object(vars));
     }
     d.insert("planned_values".into(), planned_values(plan));
-    let changes: Vec<Json> = plan.resource_changes.iter().map(change_json).collect();
+    // Drift that a normal plan's changes already cover (move-only) is not repeated.
+    let refresh_only = plan.mode == PlanMode::RefreshOnly;
+    let drift: Vec<Json> = plan
+        .drift
+        .iter()
+        .filter(|c| refresh_only || c.action != Action::NoOp)
+        .map(change_json)
+        .collect();
+    if !drift.is_empty() {
+        d.insert("resource_drift".into(), Json::Array(drift));
+    }
+    // A refresh-only plan changes nothing: its objects are recorded as refreshed, not listed.
+    let changes: Vec<Json> = plan
+        .resource_changes
+        .iter()
+        .filter(|c| !(refresh_only && c.action == Action::NoOp))
+        .map(change_json)
+        .collect();
     if !changes.is_empty() {
         d.insert("resource_changes".into(), Json::Array(changes));
     }

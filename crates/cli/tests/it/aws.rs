@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::json;
+use crate::common::{assert_json_eq, json};
 
 const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/aws");
 
@@ -356,12 +356,51 @@ fn platform_stack_against_moto() {
             actions(&tjson),
             "change actions differ from Terraform's"
         );
+        // The rest of the document too: the refreshed prior state (data sources read while
+        // planning included), the drift refresh found (the provider reads `tags = {}` back
+        // where its apply answered null), planned values and changes.
+        let (wj, tj) = (json(&change_json), json(&tjson));
+        for key in [
+            "prior_state",
+            "resource_drift",
+            "planned_values",
+            "resource_changes",
+            "output_changes",
+        ] {
+            assert_json_eq(&format!("show -json {key}"), &wj[key], &tj[key]);
+        }
+        // A refresh-only plan shows that drift as Terraform does.
+        let wout = weir(&w, &["plan", "-refresh-only", "-input=false", "-no-color"]);
+        let tout = must(
+            "terraform",
+            &["plan", "-refresh-only"],
+            t.run(tf, &["plan", "-refresh-only", "-input=false", "-no-color"]),
+        );
+        assert!(wout.contains("has changed"), "{wout}");
+        same_text("refresh-only plan", &plan_body(&wout), &plan_body(&tout));
     }
     let applied = weir(&w, &["apply", "-input=false", "change.plan"]);
     assert!(applied.contains("Apply complete!"), "{applied}");
 
-    // 4. After the change, a plan finds nothing to do.
+    // 4. After the change, a plan finds nothing to do. The applied plan recorded what refresh
+    //    had found, so a refresh-only plan shows only what the provider reads back differently
+    //    from what it answered at apply, exactly as Terraform shows it from the same state.
     no_changes(&w, &weir_exe(), "re-plan after change");
+    let ro = weir(&w, &["plan", "-refresh-only", "-input=false", "-no-color"]);
+    assert!(!ro.contains("aws_kms_key.main has changed"), "{ro}");
+    if let Some(tf) = &terraform {
+        let t = terraform_on_weir_state(&w, tf, root.path(), "tf-ro", &mirror, &moto.url());
+        let tout = must(
+            "terraform",
+            &["plan", "-refresh-only"],
+            t.run(tf, &["plan", "-refresh-only", "-input=false", "-no-color"]),
+        );
+        same_text(
+            "refresh-only plan after apply",
+            &plan_body(&ro),
+            &plan_body(&tout),
+        );
+    }
 
     // 5. Terraform reads weir's state and plans no changes, and weir reads Terraform's.
     if let Some(tf) = &terraform {
