@@ -482,6 +482,13 @@ fn value_change_inner(
     }
     let mut items: Vec<(Op, String)> = Vec::new();
     let saved_no_null = ctx.no_null.replace(true);
+    // A removed element reads without the ` -> null` its own rendering ends with.
+    let removed = |e: &Value, path: &mut Vec<PathStep>| {
+        value_change(ctx, Some(e), None, indent + 4, path)
+            .0
+            .trim_end_matches(" -> null")
+            .to_string()
+    };
     // Terraform diffs a set element by element: the old ones in order, each kept or removed,
     // then the new ones; unchanged elements are never shown for context.
     let is_set = [b, a]
@@ -500,13 +507,7 @@ fn value_change_inner(
                             value_change(ctx, Some(e), Some(e), indent + 4, path).0,
                         ));
                     }
-                    None => items.push((
-                        Op::Delete,
-                        value_change(ctx, Some(e), None, indent + 4, path)
-                            .0
-                            .trim_end_matches(" -> null")
-                            .to_string(),
-                    )),
+                    None => items.push((Op::Delete, removed(e, path))),
                 }
             }
             for (e, _) in al.iter().zip(&used).filter(|(_, u)| !**u) {
@@ -526,13 +527,7 @@ fn value_change_inner(
         }
         Op::Delete => {
             for e in &bl {
-                items.push((
-                    Op::Delete,
-                    value_change(ctx, Some(e), None, indent + 4, path)
-                        .0
-                        .trim_end_matches(" -> null")
-                        .to_string(),
-                ));
+                items.push((Op::Delete, removed(e, path)));
             }
         }
         _ => {
@@ -563,13 +558,7 @@ fn value_change_inner(
                                 continue;
                             }
                         }
-                        items.push((
-                            Op::Delete,
-                            value_change(ctx, Some(&bl[x]), None, indent + 4, path)
-                                .0
-                                .trim_end_matches(" -> null")
-                                .to_string(),
-                        ));
+                        items.push((Op::Delete, removed(&bl[x], path)));
                     }
                     (None, Some(y)) => items.push((
                         Op::Create,
