@@ -135,6 +135,8 @@ impl Store {
 /// What is fixed for a whole walk.
 pub struct WalkInfo<'a> {
     pub mods: &'a Mods<'a>,
+    /// Providers serving `provider::…` function calls.
+    pub functions: crate::functions::FunctionProviders<'a>,
     pub workspace: String,
     pub root_dir: PathBuf,
     pub cwd: PathBuf,
@@ -252,6 +254,19 @@ impl NodeData<'_> {
 }
 
 impl lang::Data for NodeData<'_> {
+    fn call_provider_function(
+        &self,
+        provider: &str,
+        name: &str,
+        args: Vec<Value>,
+    ) -> Option<Result<Value, functions::FuncError>> {
+        // Only providers the module declares offer functions to it.
+        let module = &self.info.mods.get(self.m).cfg;
+        module.required_providers.get(provider)?;
+        let source = crate::model::provider_source(module, provider);
+        Some(self.info.functions.call(&source, provider, name, args))
+    }
+
     fn get(&self, r: &Reference, range: &SourceRange) -> Result<Value, Diagnostic> {
         match r {
             Reference::Var(n) => self

@@ -11,6 +11,7 @@
 
 pub mod dag;
 pub mod eval;
+pub mod functions;
 pub mod graph;
 pub mod model;
 pub mod objchange;

@@ -209,6 +209,7 @@ impl<'a> Walker<'a> {
             store,
             info: WalkInfo {
                 mods,
+                functions: crate::functions::FunctionProviders::new(factory),
                 workspace: opts.workspace.clone(),
                 root_dir: opts.root_dir.clone(),
                 cwd: opts.cwd.clone(),
@@ -297,6 +298,7 @@ impl<'a> Walker<'a> {
 
     pub fn close_providers(&self) {
         self.prefetch.cancel();
+        self.info.functions.close();
         for s in self.slots.lock().expect("slots").values() {
             s.provider.close();
         }

@@ -789,17 +789,17 @@ impl<'s, 'a> Evaluator<'s, 'a> {
             {
                 Some(Ok(v)) => v,
                 Some(Err(e)) => {
-                    diags.push(err(
-                        "Error in function call",
-                        format!("Call to function \"{name}\" failed: {e}."),
-                        range,
-                    ));
+                    let subject = match e.arg_index {
+                        Some(i) if i < args.len() => args[i].range.clone(),
+                        _ => range.clone(),
+                    };
+                    diags.push(err(e.summary, e.detail, &subject).with_context(range.clone()));
                     unknown_dyn()
                 }
                 None => {
                     diags.push(err(
                         "Unknown provider function",
-                        format!("There is no function named \"{name}\"."),
+                        format!("There is no function named \"{name}\". Ensure that provider name \"{provider}\" is declared in this module's required_providers block, and that this provider offers a function named \"{fname}\"."),
                         range,
                     ));
                     unknown_dyn()

@@ -61,13 +61,14 @@ pub trait Data: Sync {
     ) -> Option<Result<Value, Diagnostic>> {
         None
     }
-    /// Provider-defined functions (`provider::NS::NAME`); `None` when no provider offers it.
+    /// Provider-defined functions (`provider::NS::NAME`); `None` when the module declares no
+    /// provider `NS`. The error says which argument it is about, if any.
     fn call_provider_function(
         &self,
         _provider: &str,
         _name: &str,
         _args: Vec<Value>,
-    ) -> Option<Result<Value, String>> {
+    ) -> Option<Result<Value, functions::FuncError>> {
         None
     }
 }

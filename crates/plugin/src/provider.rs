@@ -702,23 +702,24 @@ impl providers::Provider for PluginProvider {
         &self,
         name: &str,
         args: Vec<Value>,
-    ) -> Result<std::result::Result<Value, String>> {
+    ) -> Result<std::result::Result<Value, providers::FunctionError>> {
         let rpc = Rpc::CallFunction;
+        let fail = |argument, text| Ok(Err(providers::FunctionError { argument, text }));
         let Some(sig) = self.schema.functions.get(name) else {
-            return Ok(Err(format!(
-                "provider {} has no function {name:?}",
-                self.name
-            )));
+            return fail(
+                None,
+                format!("provider {} has no function {name:?}", self.name),
+            );
         };
         let mut arguments = Vec::with_capacity(args.len());
         for (i, a) in args.iter().enumerate() {
             let ty = match sig.params.get(i).or(sig.variadic.as_ref()) {
                 Some(p) => &p.ty,
                 None => {
-                    return Ok(Err(format!(
-                        "too many arguments to {name}: it takes {}",
-                        sig.params.len()
-                    )))
+                    return fail(
+                        Some(i),
+                        format!("too many arguments: {name} takes {}", sig.params.len()),
+                    )
                 }
             };
             arguments.push(dynamic_value(a, ty).map_err(|e| bad_message("CallFunction", e))?);
@@ -729,11 +730,8 @@ impl providers::Provider for PluginProvider {
         };
         let resp: v6::call_function::Response = self.block_on_call(rpc, preq)?;
         if let Some(e) = resp.error {
-            let text = match e.function_argument {
-                Some(i) => format!("argument {}: {}", i + 1, e.text),
-                None => e.text,
-            };
-            return Ok(Err(text));
+            let argument = e.function_argument.and_then(|i| usize::try_from(i).ok());
+            return fail(argument, e.text);
         }
         Ok(Ok(self.decode(rpc, resp.result, &sig.return_type)?))
     }

@@ -156,6 +156,13 @@ pub struct MoveResourceStateResponse {
     pub diagnostics: Diags,
 }
 
+/// A provider-defined function's failure: about one argument (0-based) or the whole call.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FunctionError {
+    pub argument: Option<usize>,
+    pub text: String,
+}
+
 /// A provider-defined function's signature.
 #[derive(Clone, Debug)]
 pub struct FunctionSignature {
@@ -207,7 +214,7 @@ pub trait Provider: Send + Sync {
         &self,
         name: &str,
         args: Vec<Value>,
-    ) -> Result<std::result::Result<Value, String>>;
+    ) -> Result<std::result::Result<Value, FunctionError>>;
     /// Whether ReadResource goes out to a remote API, so that a plan gains by reading every
     /// prior object as soon as the provider is configured instead of in dependency order.
     fn remote_reads(&self) -> bool {

@@ -449,3 +449,80 @@ fn platform_stack_against_moto() {
     );
     assert_eq!(weir(&w, &["state", "list"]).trim(), "");
 }
+
+/// Runs `expr` through `tool console` in `s`, as the golden records it: the output and the
+/// exit code.
+fn console_answer(s: &Stack, tool: &Path, expr: &str) -> String {
+    use std::io::Write;
+    let mut child = Command::new(tool)
+        .args(["console", "-no-color"])
+        .current_dir(&s.dir)
+        .env("TF_CLI_CONFIG_FILE", &s.cli_config)
+        .env("XDG_CACHE_HOME", s.dir.join(".cache"))
+        .env("CHECKPOINT_DISABLE", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("console");
+    writeln!(child.stdin.take().unwrap(), "{expr}").unwrap();
+    let o = child.wait_with_output().unwrap();
+    format!(
+        "{}{}exit {}\n",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr),
+        o.status.code().unwrap_or(-1)
+    )
+}
+
+/// Provider-defined functions of the real AWS provider, called from `weir console`: results
+/// and every failure (unknown function, undeclared provider, arity, null, type, the provider's
+/// own error) read as Terraform's, recorded in `functions.golden` (live Terraform too, where
+/// installed). A plan with the function in an output equals Terraform's.
+#[test]
+fn provider_functions_against_terraform() {
+    let Some(provider) = aws_provider() else {
+        eprintln!("SKIPPED: the AWS provider 5.100.0 is not installed (looked in /opt/tf-plugins and $WEIR_TEST_AWS_PROVIDER)");
+        return;
+    };
+    let mirror = provider.ancestors().nth(6).unwrap().to_path_buf();
+    let root = tempfile::tempdir().unwrap();
+    // Functions need no provider configuration: no endpoint, no moto.
+    let s = Stack::new(root.path(), "functions", &mirror, "http://127.0.0.1:9");
+    std::fs::write(
+        s.dir.join("main.tf"),
+        "terraform {\n  required_providers {\n    aws = {\n      source = \"hashicorp/aws\"\n    }\n  }\n}\n\noutput \"parsed\" {\n  value = provider::aws::arn_parse(\"arn:aws:s3:::weir-artifacts\")\n}\n",
+    )
+    .unwrap();
+    std::fs::remove_file(s.dir.join("terraform.tfvars")).unwrap();
+    weir(&s, &["init", "-input=false"]);
+    let exprs = std::fs::read_to_string(Path::new(FIXTURE).join("functions.txt")).unwrap();
+    let mut got = String::new();
+    for e in exprs.lines().filter(|l| !l.trim().is_empty()) {
+        got.push_str(&format!("== {e}\n"));
+        got.push_str(&console_answer(&s, &weir_exe(), e));
+    }
+    let golden = std::fs::read_to_string(Path::new(FIXTURE).join("functions.golden")).unwrap();
+    same_text("provider function answers", &got, &golden);
+    let plan = weir(&s, &["plan", "-input=false", "-no-color"]);
+    assert!(plan.contains("+ service    = \"s3\""), "{plan}");
+    if let Some(tf) = which("terraform") {
+        must(
+            "terraform",
+            &["init"],
+            s.run(&tf, &["init", "-input=false"]),
+        );
+        let mut live = String::new();
+        for e in exprs.lines().filter(|l| !l.trim().is_empty()) {
+            live.push_str(&format!("== {e}\n"));
+            live.push_str(&console_answer(&s, &tf, e));
+        }
+        same_text("provider function answers (live terraform)", &got, &live);
+        let tplan = must(
+            "terraform",
+            &["plan"],
+            s.run(&tf, &["plan", "-input=false", "-no-color"]),
+        );
+        same_text("plan with a provider function", &plan, &tplan);
+    }
+}

@@ -94,7 +94,11 @@ impl Provider for Remote {
     ) -> Result<MoveResourceStateResponse> {
         self.inner.move_resource_state(r)
     }
-    fn call_function(&self, n: &str, a: Vec<Value>) -> Result<std::result::Result<Value, String>> {
+    fn call_function(
+        &self,
+        n: &str,
+        a: Vec<Value>,
+    ) -> Result<std::result::Result<Value, FunctionError>> {
         self.inner.call_function(n, a)
     }
     fn stop(&self) -> Result<()> {

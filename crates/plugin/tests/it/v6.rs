@@ -447,7 +447,10 @@ fn protocol_6_against_an_in_process_plugin() {
     let half = Value::Number(value::Number::from_f64(0.5).unwrap());
     assert_eq!(
         p.call_function("double", vec![half]).unwrap(),
-        Err("argument 1: n must be a whole number".to_string())
+        Err(providers::FunctionError {
+            argument: Some(0),
+            text: "n must be a whole number".to_string()
+        })
     );
 
     p.stop().unwrap();

@@ -281,10 +281,11 @@ impl Provider for TerraformProvider {
         &self,
         name: &str,
         _args: Vec<Value>,
-    ) -> Result<std::result::Result<Value, String>> {
-        Ok(Err(format!(
-            "The built-in terraform provider has no function named {name:?}."
-        )))
+    ) -> Result<std::result::Result<Value, crate::FunctionError>> {
+        Ok(Err(crate::FunctionError {
+            argument: None,
+            text: format!("the built-in terraform provider has no function named {name:?}"),
+        }))
     }
 
     fn stop(&self) -> Result<()> {
