@@ -9,6 +9,23 @@ pub struct Expr {
     pub range: SourceRange,
 }
 
+impl Expr {
+    /// HCL's `StartRange`: where an expression begins, which HCL uses as the subject of a
+    /// function argument's error. For a quoted literal that is its content, inside the quotes
+    /// (`Range` includes them).
+    pub fn start_range(&self) -> SourceRange {
+        let mut r = self.range.clone();
+        let quoted = matches!(&self.kind, ExprKind::Literal(Value::String(s)) if !s.is_empty());
+        if quoted && r.start.line == r.end.line && r.end.byte >= r.start.byte + 2 {
+            r.start.column += 1;
+            r.start.byte += 1;
+            r.end.column -= 1;
+            r.end.byte -= 1;
+        }
+        r
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum ExprKind {
     /// `null`, `true`, numbers, and strings without interpolation.

@@ -104,20 +104,7 @@ pub fn expr(e: &Expression, cx: &Ctx) -> Expr {
             let repr = n.as_repr().map(|r| r.to_string());
             ExprKind::Literal(number(repr.as_deref(), n.value()))
         }
-        Expression::String(s) => {
-            // HCL gives a quoted literal the range of its content, without the quotes.
-            let mut range = range;
-            if !s.value().is_empty() && range.start.line == range.end.line {
-                range.start.column += 1;
-                range.start.byte += 1;
-                range.end.column -= 1;
-                range.end.byte -= 1;
-            }
-            return Expr {
-                kind: ExprKind::Literal(Value::string(s.value().clone())),
-                range,
-            };
-        }
+        Expression::String(s) => ExprKind::Literal(Value::string(s.value().clone())),
         Expression::Array(a) => ExprKind::Tuple(a.iter().map(|e| expr(e, cx)).collect()),
         Expression::Object(o) => ExprKind::Object(
             o.iter()

@@ -237,7 +237,8 @@ pub fn render(d: &Diagnostic, sources: &Sources, opts: RenderOptions) -> String 
         body.push(format!("{word}: {}", d.summary));
     }
     let snip = snippet(d, sources, opts.color);
-    if !snip.is_empty() {
+    let has_snippet = !snip.is_empty();
+    if has_snippet {
         body.push(String::new());
         body.extend(snip);
         if !d.expression_values.is_empty() {
@@ -246,9 +247,13 @@ pub fn render(d: &Diagnostic, sources: &Sources, opts: RenderOptions) -> String 
                 body.push(format!("    │ {k} {v}"));
             }
         }
+        // Terraform ends a snippet with a blank line, detail or not.
+        body.push(String::new());
     }
     if !d.detail.is_empty() {
-        body.push(String::new());
+        if !has_snippet {
+            body.push(String::new());
+        }
         // Terraform wraps details one column short of the terminal width (78 when unknown);
         // the boxed form loses two more columns to its "│ " prefix.
         if opts.color {

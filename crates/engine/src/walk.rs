@@ -736,7 +736,7 @@ impl<'a> Walker<'a> {
             Ok(ds) => {
                 if self.extend(provider_diags(
                     ds,
-                    &format!("provider.{}", key.config_key()),
+                    &state_string,
                     Some(&pc.config),
                     &pc.range,
                 )) {

@@ -790,7 +790,7 @@ impl<'s, 'a> Evaluator<'s, 'a> {
                 Some(Ok(v)) => v,
                 Some(Err(e)) => {
                     let subject = match e.arg_index {
-                        Some(i) if i < args.len() => args[i].range.clone(),
+                        Some(i) if i < args.len() => args[i].start_range(),
                         _ => range.clone(),
                     };
                     diags.push(err(e.summary, e.detail, &subject).with_context(range.clone()));
@@ -867,7 +867,7 @@ impl<'s, 'a> Evaluator<'s, 'a> {
             Ok(v) => v,
             Err(e) => {
                 let subject = match e.arg_index {
-                    Some(i) if i < args.len() => args[i].range.clone(),
+                    Some(i) if i < args.len() => args[i].start_range(),
                     _ => range.clone(),
                 };
                 let detail = if e.summary == "Call to unknown function" {
