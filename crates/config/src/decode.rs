@@ -127,9 +127,15 @@ fn check_schema(
                     &b.type_range,
                 ));
             } else {
+                let hint = diagnostics::name_suggestion(&b.type_name, blocks.iter().copied())
+                    .map(|s| format!(" Did you mean \"{s}\"?"))
+                    .unwrap_or_default();
                 diags.push(err(
                     "Unsupported block type",
-                    format!("Blocks of type \"{}\" are not expected here.", b.type_name),
+                    format!(
+                        "Blocks of type \"{}\" are not expected here.{hint}",
+                        b.type_name
+                    ),
                     &b.type_range,
                 ));
             }
@@ -954,11 +960,32 @@ pub fn decode_file(body: &Body, m: &mut Module, diags: &mut Diagnostics) {
                     range: b.range.clone(),
                 });
             }
-            other => diags.push(err(
-                "Unsupported block type",
-                format!("Blocks of type \"{other}\" are not expected here."),
-                &b.type_range,
-            )),
+            other => {
+                // Terraform's top-level schema, in its order (for the suggestion).
+                const TOP: [&str; 13] = [
+                    "terraform",
+                    "required_providers",
+                    "provider",
+                    "variable",
+                    "locals",
+                    "output",
+                    "module",
+                    "resource",
+                    "data",
+                    "moved",
+                    "import",
+                    "check",
+                    "removed",
+                ];
+                let hint = diagnostics::name_suggestion(other, TOP)
+                    .map(|s| format!(" Did you mean \"{s}\"?"))
+                    .unwrap_or_default();
+                diags.push(err(
+                    "Unsupported block type",
+                    format!("Blocks of type \"{other}\" are not expected here.{hint}"),
+                    &b.type_range,
+                ))
+            }
         }
     }
 }

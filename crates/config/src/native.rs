@@ -50,10 +50,55 @@ pub fn syntax_error(e: &hcl_edit::parser::Error, idx: &LineIndex) -> Diagnostic 
         }
         byte += l.len();
     }
-    let end = (byte + 1).min(text.len()).max(byte);
     let msg = e.message();
     let (summary, detail) = classify(msg);
+    // HCL points an unclosed block at its opening brace, not at the end of the file.
+    if summary == "Unclosed configuration block" {
+        if let Some(open) = unclosed_brace(text, byte) {
+            byte = open;
+        }
+    }
+    let end = (byte + 1).min(text.len()).max(byte);
     Diagnostic::error(summary, detail).with_subject(idx.range(byte..end))
+}
+
+/// The innermost `{` still open at `upto`, skipping strings (with their interpolations) and
+/// comments.
+fn unclosed_brace(text: &str, upto: usize) -> Option<usize> {
+    let b = text.as_bytes();
+    let upto = upto.min(b.len());
+    // Open braces: position, and whether it opens a block or object (not an interpolation).
+    let mut stack: Vec<(usize, bool)> = Vec::new();
+    let (mut i, mut in_str) = (0, false);
+    let skip_to = |from: usize, pat: &str| text[from..].find(pat).map_or(b.len(), |p| from + p);
+    while i < upto {
+        match (in_str, b[i], b.get(i + 1)) {
+            (true, b'\\', _) => i += 1,
+            (true, b'"', _) => in_str = false,
+            (true, b'$', Some(b'{')) => {
+                stack.push((i + 1, false));
+                in_str = false;
+                i += 1;
+            }
+            (true, ..) => {}
+            (false, b'"', _) => in_str = true,
+            (false, b'#', _) | (false, b'/', Some(b'/')) => i = skip_to(i, "\n"),
+            (false, b'/', Some(b'*')) => i = skip_to(i + 2, "*/") + 1,
+            (false, b'{', _) => stack.push((i, true)),
+            (false, b'}', _) => {
+                if let Some((_, false)) = stack.pop() {
+                    in_str = true;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    stack
+        .iter()
+        .rev()
+        .find(|(_, block)| *block)
+        .map(|(p, _)| *p)
 }
 
 /// Maps hcl-edit's messages to HCL's diagnostic summaries where they correspond.

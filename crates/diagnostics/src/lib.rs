@@ -335,6 +335,17 @@ impl Sources {
 #[error("{0}")]
 pub struct DiagnosticsError(pub Diagnostics);
 
+/// HCL's "Did you mean" rule: the first candidate, in the order given, within an edit distance
+/// of two of what was written.
+pub fn name_suggestion<'a>(
+    given: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
+    candidates
+        .into_iter()
+        .find(|c| strsim::levenshtein(given, c) < 3)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

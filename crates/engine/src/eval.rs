@@ -161,13 +161,11 @@ impl NodeData<'_> {
     fn module_value(&self, name: &str, range: &SourceRange) -> Result<Value, Diagnostic> {
         let mods = self.info.mods;
         let Some(&child) = mods.get(self.m).children.get(name) else {
-            return Err(err(
-                "Reference to undeclared module",
-                format!(
-                    "No module call named \"{name}\" is declared in {}.",
-                    self.module_phrase()
-                ),
+            return Err(lang::undeclared_module(
+                name,
                 range,
+                mods.get(self.m).cfg.module_calls.keys().map(String::as_str),
+                &self.module_phrase(),
             ));
         };
         let outputs: Vec<&String> = mods.get(child).cfg.outputs.keys().collect();
@@ -277,11 +275,8 @@ impl lang::Data for NodeData<'_> {
                 .get(&(self.mi.clone(), n.clone()))
                 .cloned()
                 .ok_or_else(|| {
-                    err(
-                        "Reference to undeclared input variable",
-                        format!("An input variable with the name \"{n}\" has not been declared. This variable can be declared with a variable \"{n}\" {{}} block."),
-                        range,
-                    )
+                    let declared = &self.info.mods.get(self.m).cfg.variables;
+                    lang::undeclared_named(r, range, declared.keys().map(String::as_str))
                 }),
             Reference::Local(n) => self
                 .store
@@ -291,11 +286,8 @@ impl lang::Data for NodeData<'_> {
                 .get(&(self.mi.clone(), n.clone()))
                 .cloned()
                 .ok_or_else(|| {
-                    err(
-                        "Reference to undeclared local value",
-                        format!("A local value with the name \"{n}\" has not been declared."),
-                        range,
-                    )
+                    let declared = &self.info.mods.get(self.m).cfg.locals;
+                    lang::undeclared_named(r, range, declared.keys().map(String::as_str))
                 }),
             Reference::Module(name) => self.module_value(name, range),
             Reference::Resource(rr) => match self.resource_values(rr) {
@@ -380,7 +372,10 @@ impl lang::Data for NodeData<'_> {
                 .expect("store")
                 .get(&(self.mi.clone(), n.clone()))
                 .cloned()
-                .ok_or_else(|| err("Reference to undeclared output value", format!("An output value with the name \"{n}\" has not been declared."), range)),
+                .ok_or_else(|| {
+                    let declared = &self.info.mods.get(self.m).cfg.outputs;
+                    lang::undeclared_named(r, range, declared.keys().map(String::as_str))
+                }),
         }
     }
 

@@ -393,21 +393,27 @@ fn target_nodes(
     match r {
         Reference::Var(n) => match g.node(&NodeKind::Var { m, name: n.clone() }) {
             Some(i) => Ok(vec![i]),
-            None => err(
-                "Reference to undeclared input variable",
-                format!("An input variable with the name \"{n}\" has not been declared. This variable can be declared with a variable \"{n}\" {{}} block."),
-            ),
+            None => Err(lang::undeclared_named(
+                r,
+                range,
+                c.variables.keys().map(String::as_str),
+            )),
         },
         Reference::Local(n) => match g.node(&NodeKind::Local { m, name: n.clone() }) {
             Some(i) => Ok(vec![i]),
-            None => err(
-                "Reference to undeclared local value",
-                format!("A local value with the name \"{n}\" has not been declared."),
-            ),
+            None => Err(lang::undeclared_named(
+                r,
+                range,
+                c.locals.keys().map(String::as_str),
+            )),
         },
         Reference::Resource(rr) => {
             let key = format!("{}.{}", rr.type_name, rr.name);
-            match g.node(&NodeKind::Resource { m, mode: rr.mode, key: key.clone() }) {
+            match g.node(&NodeKind::Resource {
+                m,
+                mode: rr.mode,
+                key: key.clone(),
+            }) {
                 Some(i) => Ok(vec![i]),
                 None => {
                     let what = match rr.mode {
@@ -429,17 +435,25 @@ fn target_nodes(
         }
         Reference::Module(name) => {
             let Some(&child) = mods.get(m).children.get(name) else {
-                return err(
-                    "Reference to undeclared module",
-                    format!("No module call named \"{name}\" is declared in {}.", module_phrase(mods, m)),
-                );
+                return Err(lang::undeclared_module(
+                    name,
+                    range,
+                    c.module_calls.keys().map(String::as_str),
+                    &module_phrase(mods, m),
+                ));
             };
             let mut out = Vec::new();
-            if let Some(i) = g.node(&NodeKind::Call { m, name: name.clone() }) {
+            if let Some(i) = g.node(&NodeKind::Call {
+                m,
+                name: name.clone(),
+            }) {
                 out.push(i);
             }
             for o in mods.get(child).cfg.outputs.keys() {
-                if let Some(i) = g.node(&NodeKind::Output { m: child, name: o.clone() }) {
+                if let Some(i) = g.node(&NodeKind::Output {
+                    m: child,
+                    name: o.clone(),
+                }) {
                     out.push(i);
                 }
             }

@@ -148,11 +148,21 @@ fn prepare<'c>(cfg: &'c Config) -> (Mods<'c>, graph::StaticGraph, Diagnostics) {
 }
 
 fn cycle_diag(g: &graph::StaticGraph, cycles: &[Vec<usize>]) -> Diagnostic {
-    let names: Vec<String> = cycles
-        .first()
-        .map(|c| c.iter().map(|&n| node_name(&g.nodes[n])).collect())
-        .unwrap_or_default();
-    Diagnostic::error("Cycle", names.join(", "))
+    cycle_error(g, cycles.first().map(Vec::as_slice).unwrap_or_default())
+}
+
+/// Terraform's cycle error: the members named in the summary as its graph names them (local
+/// values are "expanded" nodes there), with no detail. Terraform's order varies from run to run;
+/// weir's follows the graph.
+pub(crate) fn cycle_error(g: &graph::StaticGraph, cycle: &[usize]) -> Diagnostic {
+    let names: Vec<String> = cycle
+        .iter()
+        .map(|&n| match &g.nodes[n] {
+            k @ NodeKind::Local { .. } => format!("{} (expand)", node_name(k)),
+            k => node_name(k),
+        })
+        .collect();
+    Diagnostic::error(format!("Cycle: {}", names.join(", ")), "")
 }
 
 pub(crate) fn node_name(k: &NodeKind) -> String {

@@ -23,6 +23,8 @@ struct VData<'a> {
     types: &'a HashMap<(Mode, String), Type>,
     counted: bool,
     each: bool,
+    /// Whether `self` is available (postconditions; provisioners are not evaluated here).
+    self_ok: bool,
 }
 
 impl lang::Data for VData<'_> {
@@ -78,9 +80,46 @@ impl lang::Data for VData<'_> {
             }
             Reference::Path(_) => Value::unknown(Type::String),
             Reference::Terraform(_) => Value::unknown(Type::String),
+            Reference::SelfRef if !self.self_ok => {
+                return Err(Diagnostic::error(
+                    "Invalid \"self\" reference",
+                    "The \"self\" object is not available in this context. This object can be used only in resource provisioner, connection, and postcondition blocks.",
+                )
+                .with_subject(range.clone()))
+            }
             _ => Value::dynamic_unknown(),
         })
     }
+}
+
+/// Each variable default against its type constraint.
+fn check_defaults(mods: &Mods, g: &graph::StaticGraph) -> Diagnostics {
+    let mut ds = Diagnostics::new();
+    let types = HashMap::new();
+    for kind in &g.nodes {
+        let NodeKind::Var { m, name } = kind else {
+            continue;
+        };
+        let v = &mods.get(*m).cfg.variables[name];
+        let Some(d) = &v.default else {
+            continue;
+        };
+        let (dv, dd) = eval(mods, *m, &types, false, false, d, &Type::Dynamic);
+        ds.extend(dd.0);
+        let dv = v.apply_defaults(dv);
+        if dv.is_known() && !dv.is_null() {
+            if let Err(e) = value::convert::convert(&dv, &v.type_constraint) {
+                ds.push(
+                    Diagnostic::error(
+                        "Invalid default value for variable",
+                        format!("This default value is not compatible with the variable's type constraint: {e}."),
+                    )
+                    .with_subject(d.range.clone()),
+                );
+            }
+        }
+    }
+    ds
 }
 
 /// Validates a configuration. Provider schemas come from `providers` (started once each); a
@@ -88,10 +127,15 @@ impl lang::Data for VData<'_> {
 pub fn validate(cfg: &Config, providers: &dyn ProviderFactory) -> Diagnostics {
     let mods = Mods::new(cfg);
     let (g, mut diags) = graph::build(&mods);
+    // Terraform checks variable defaults while loading the configuration, and a configuration
+    // that does not load is not validated further.
+    let defaults = check_defaults(&mods, &g);
+    if defaults.has_errors() {
+        return defaults;
+    }
     let cycles = g.graph.cycles();
     for c in &cycles {
-        let names: Vec<String> = c.iter().map(|&n| crate::node_name(&g.nodes[n])).collect();
-        diags.push(Diagnostic::error("Cycle", names.join(", ")));
+        diags.push(crate::cycle_error(&g, c));
     }
     // Provider schemas.
     let mut schemas = HashMap::new();
@@ -148,25 +192,8 @@ pub fn validate(cfg: &Config, providers: &dyn ProviderFactory) -> Diagnostics {
     for (n, kind) in g.nodes.iter().enumerate() {
         let mut ds = Diagnostics::new();
         match kind {
-            NodeKind::Var { m, name } => {
-                let v = &mods.get(*m).cfg.variables[name];
-                if let Some(d) = &v.default {
-                    let (dv, dd) = eval(&mods, *m, &types, false, false, d, &Type::Dynamic);
-                    ds.extend(dd.0);
-                    let dv = v.apply_defaults(dv);
-                    if dv.is_known() && !dv.is_null() {
-                        if let Err(e) = value::convert::convert(&dv, &v.type_constraint) {
-                            ds.push(
-                                Diagnostic::error(
-                                    "Invalid default value for variable",
-                                    format!("This default value is not compatible with the variable's type constraint: {e}."),
-                                )
-                                .with_subject(d.range.clone()),
-                            );
-                        }
-                    }
-                }
-            }
+            // Checked with the configuration itself, before this walk.
+            NodeKind::Var { .. } => {}
             NodeKind::Local { m, name } => {
                 let l = &mods.get(*m).cfg.locals[name];
                 ds.extend(
@@ -284,6 +311,7 @@ pub fn validate(cfg: &Config, providers: &dyn ProviderFactory) -> Diagnostics {
                                 types: &types,
                                 counted: r.count.is_some(),
                                 each: r.for_each.is_some(),
+                                self_ok: false,
                             };
                             let scope = lang::Scope::new(&data, mods.get(*m).cfg.dir.clone())
                                 .pure_only(true);
@@ -326,24 +354,14 @@ pub fn validate(cfg: &Config, providers: &dyn ProviderFactory) -> Diagnostics {
                         }
                     }
                 }
-                for cr in r
-                    .lifecycle
-                    .preconditions
-                    .iter()
-                    .chain(r.lifecycle.postconditions.iter())
-                {
+                let pre = r.lifecycle.preconditions.iter().map(|c| (c, false));
+                let post = r.lifecycle.postconditions.iter().map(|c| (c, true));
+                for (cr, self_ok) in pre.chain(post) {
+                    let flags = (r.count.is_some(), r.for_each.is_some(), self_ok);
                     ds.extend(
-                        eval(
-                            &mods,
-                            *m,
-                            &types,
-                            r.count.is_some(),
-                            r.for_each.is_some(),
-                            &cr.condition,
-                            &Type::Bool,
-                        )
-                        .1
-                         .0,
+                        eval_in(&mods, *m, &types, flags, &cr.condition, &Type::Bool)
+                            .1
+                             .0,
                     );
                 }
             }
@@ -361,6 +379,7 @@ pub fn validate(cfg: &Config, providers: &dyn ProviderFactory) -> Diagnostics {
                         types: &types,
                         counted: false,
                         each: false,
+                        self_ok: false,
                     };
                     let scope = lang::Scope::new(&data, mods.get(key.module).cfg.dir.clone())
                         .pure_only(true);
@@ -387,12 +406,25 @@ fn eval(
     e: &Expr,
     want: &Type,
 ) -> (Value, Diagnostics) {
+    eval_in(mods, m, types, (counted, each, false), e, want)
+}
+
+/// [`eval`] where `self` may be available: `(counted, each, self_ok)`.
+fn eval_in(
+    mods: &Mods,
+    m: usize,
+    types: &HashMap<(Mode, String), Type>,
+    (counted, each, self_ok): (bool, bool, bool),
+    e: &Expr,
+    want: &Type,
+) -> (Value, Diagnostics) {
     let data = VData {
         mods,
         m,
         types,
         counted,
         each,
+        self_ok,
     };
     let scope = lang::Scope::new(&data, mods.get(m).cfg.dir.clone()).pure_only(true);
     scope.eval(e, want)

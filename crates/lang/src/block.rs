@@ -427,6 +427,6 @@ fn expand_dynamic<'b>(
 /// A similar name for "Did you mean" suggestions.
 fn similar<'a>(name: &str, candidates: impl Iterator<Item = &'a String>) -> Option<&'a String> {
     candidates
-        .filter(|c| crate::levenshtein(name, c) <= 2)
-        .min_by_key(|c| crate::levenshtein(name, c))
+        .filter(|c| strsim::levenshtein(name, c) <= 2)
+        .min_by_key(|c| strsim::levenshtein(name, c))
 }

@@ -381,7 +381,8 @@ impl<'s, 'a> Evaluator<'s, 'a> {
                 }
             }
         }
-        let mut v = match self.scope.data.get(&r, range) {
+        let subject = crate::refs::ref_range(&r, root, steps, used, range);
+        let mut v = match self.scope.data.get(&r, &subject) {
             Ok(v) => v,
             Err(d) => {
                 diags.push(d);
@@ -504,8 +505,22 @@ impl<'s, 'a> Evaluator<'s, 'a> {
 
     fn conditional(&mut self, c: &Expr, t: &Expr, f: &Expr, diags: &mut Diagnostics) -> Value {
         let cv = self.eval(c, diags);
-        let tv = self.eval(t, diags);
-        let fv = self.eval(f, diags);
+        let (mut td, mut fd) = (Diagnostics::new(), Diagnostics::new());
+        let tv = self.eval(t, &mut td);
+        let fv = self.eval(f, &mut fd);
+        // As in HCL, a known condition reports only its own branch's problems; Terraform still
+        // checks every reference statically, so those of the other branch stand.
+        let chosen = match cv.unmarked() {
+            Value::Bool(b) => Some(*b),
+            _ => None,
+        };
+        for (ds, selected) in [(td, chosen != Some(false)), (fd, chosen != Some(true))] {
+            if selected {
+                diags.extend(ds.0);
+            } else {
+                diags.extend(ds.0.into_iter().filter(is_reference_diag));
+            }
+        }
         if diags.has_errors() {
             return unknown_dyn();
         }
@@ -868,6 +883,14 @@ impl<'s, 'a> Evaluator<'s, 'a> {
             Err(e) => {
                 let subject = match e.arg_index {
                     Some(i) if i < args.len() => args[i].start_range(),
+                    // HCL points at the name of a function it does not know.
+                    _ if e.summary == "Call to unknown function" => {
+                        let mut r = range.clone();
+                        r.end = r.start;
+                        r.end.byte += name.len() as u32;
+                        r.end.column += name.chars().count() as u32;
+                        r
+                    }
                     _ => range.clone(),
                 };
                 let detail = if e.summary == "Call to unknown function" {
@@ -1129,10 +1152,17 @@ pub(crate) fn index(c: &Value, k: &Value) -> Result<Value, StepErr> {
 fn suggest(name: &str) -> Option<&'static str> {
     let mut best: Option<(usize, &'static str)> = None;
     for n in functions::names() {
-        let d = crate::levenshtein(name, n);
+        let d = strsim::levenshtein(name, n);
         if d < 3 && best.is_none_or(|(bd, _)| d < bd) {
             best = Some((d, n));
         }
     }
     best.map(|(_, n)| n)
+}
+
+/// Whether a diagnostic is one Terraform finds by checking references before evaluating.
+fn is_reference_diag(d: &diagnostics::Diagnostic) -> bool {
+    d.summary.starts_with("Reference to ")
+        || d.summary == "Invalid reference"
+        || d.summary == "Invalid \"self\" reference"
 }

@@ -20,7 +20,7 @@ use value::{Type, Value};
 
 pub use eval::instance_key;
 pub use exprvalues::{compact_value, expression_values};
-pub use refs::{body_references, references};
+pub use refs::{body_references, references, undeclared_module, undeclared_named};
 
 /// What an expression refers to.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -184,22 +184,6 @@ pub fn console_eval(src: &str, scope: &Scope) -> Result<String, Diagnostics> {
         return Ok(t.to_string());
     }
     Ok(eval::console_render(&v))
-}
-
-/// Edit distance, for "Did you mean" suggestions.
-pub(crate) fn levenshtein(a: &str, b: &str) -> usize {
-    let a: Vec<char> = a.chars().collect();
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for i in 1..=a.len() {
-        let mut cur = vec![i; b.len() + 1];
-        for j in 1..=b.len() {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
-            cur[j] = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }
 
 #[cfg(test)]

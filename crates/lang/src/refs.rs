@@ -99,13 +99,67 @@ pub(crate) fn parse_ref(
     })
 }
 
+/// The part of a traversal a reference covers, as Terraform's reference ranges do: the root
+/// and the `used` steps, plus an instance key after a resource (`aws_instance.a[0]`), or the
+/// output named after a module call.
+pub(crate) fn ref_range(
+    r: &Reference,
+    root: &str,
+    steps: &[Traverser],
+    used: usize,
+    range: &SourceRange,
+) -> SourceRange {
+    let step_range = |s: &Traverser| match s {
+        Traverser::Attr { range, .. } | Traverser::Index { range, .. } => range.clone(),
+    };
+    let last = match (r, steps.get(used)) {
+        (Reference::Resource(_), Some(s @ Traverser::Index { .. })) => Some(step_range(s)),
+        // `module.x.out` and `module.x[0].out` name one output of the call.
+        (Reference::Module(_), _) => {
+            let mut end = used;
+            if matches!(steps.get(end), Some(Traverser::Index { .. })) {
+                end += 1;
+            }
+            if matches!(steps.get(end), Some(Traverser::Attr { .. })) {
+                end += 1;
+            }
+            end.checked_sub(1)
+                .and_then(|i| steps.get(i))
+                .map(step_range)
+        }
+        _ => used
+            .checked_sub(1)
+            .and_then(|i| steps.get(i))
+            .map(step_range),
+    };
+    match last {
+        Some(l) if l.filename == range.filename => SourceRange {
+            filename: range.filename.clone(),
+            start: range.start,
+            end: l.end,
+        },
+        Some(_) => range.clone(),
+        None => {
+            let mut r = range.clone();
+            if r.start.line == r.end.line && r.end.byte >= r.start.byte + root.len() as u32 {
+                r.end.byte = r.start.byte + root.len() as u32;
+                r.end.column = r.start.column + root.chars().count() as u32;
+            }
+            r
+        }
+    }
+}
+
 /// The references an expression makes (variables bound by `for` are not references).
 pub fn references(expr: &Expr) -> (Vec<(Reference, SourceRange)>, Diagnostics) {
     let mut out = Vec::new();
     let mut diags = Diagnostics::new();
     for (root, steps, range) in expr.references() {
         match parse_ref(root, steps, range) {
-            Ok((r, _)) => out.push((r, range.clone())),
+            Ok((r, used)) => {
+                let rr = ref_range(&r, root, steps, used, range);
+                out.push((r, rr));
+            }
             Err(d) => diags.push(d),
         }
     }
@@ -127,7 +181,10 @@ fn body_refs(
                 continue;
             }
             match parse_ref(root, steps, range) {
-                Ok((r, _)) => out.push((r, range.clone())),
+                Ok((r, used)) => {
+                    let rr = ref_range(&r, root, steps, used, range);
+                    out.push((r, rr));
+                }
                 Err(d) => diags.push(d),
             }
         }
@@ -173,21 +230,76 @@ pub fn body_references(
     (out, diags)
 }
 
+/// " Did you mean "x"?" when a declared name is close to `given` (Terraform sorts the names).
+fn did_you_mean<'a>(given: &str, declared: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    let mut names: Vec<&str> = declared.into_iter().collect();
+    names.sort_unstable();
+    diagnostics::name_suggestion(given, names).map(|s| format!(" Did you mean \"{s}\"?"))
+}
+
+/// Terraform's error for a reference to an undeclared variable, local value or output value,
+/// suggesting a close declared name.
+pub fn undeclared_named<'a>(
+    r: &Reference,
+    range: &SourceRange,
+    declared: impl IntoIterator<Item = &'a str>,
+) -> Diagnostic {
+    let (summary, detail) = match r {
+        Reference::Var(n) => (
+            "Reference to undeclared input variable",
+            format!(
+                "An input variable with the name \"{n}\" has not been declared.{}",
+                did_you_mean(n, declared).unwrap_or_else(|| format!(
+                    " This variable can be declared with a variable \"{n}\" {{}} block."
+                ))
+            ),
+        ),
+        Reference::Local(n) => (
+            "Reference to undeclared local value",
+            format!(
+                "A local value with the name \"{n}\" has not been declared.{}",
+                did_you_mean(n, declared).unwrap_or_default()
+            ),
+        ),
+        Reference::Output(n) => (
+            "Reference to undeclared output value",
+            format!(
+                "An output value with the name \"{n}\" has not been declared.{}",
+                did_you_mean(n, declared).unwrap_or_default()
+            ),
+        ),
+        _ => return undeclared(r, range),
+    };
+    Diagnostic::error(summary, detail).with_subject(range.clone())
+}
+
+/// Terraform's error for a reference to an undeclared module call in `module_phrase` ("the root
+/// module", "module.app"), suggesting a close declared name.
+pub fn undeclared_module<'a>(
+    name: &str,
+    range: &SourceRange,
+    declared: impl IntoIterator<Item = &'a str>,
+    module_phrase: &str,
+) -> Diagnostic {
+    Diagnostic::error(
+        "Reference to undeclared module",
+        format!(
+            "No module call named \"{name}\" is declared in {module_phrase}.{}",
+            did_you_mean(name, declared).unwrap_or_default()
+        ),
+    )
+    .with_subject(range.clone())
+}
+
 /// The diagnostic for a reference to something not declared.
 pub(crate) fn undeclared(r: &Reference, range: &SourceRange) -> Diagnostic {
     let (summary, detail) = match r {
-        Reference::Var(n) => (
-            "Reference to undeclared input variable".to_string(),
-            format!("An input variable with the name \"{n}\" has not been declared. This variable can be declared with a variable \"{n}\" {{}} block."),
-        ),
-        Reference::Local(n) => (
-            "Reference to undeclared local value".to_string(),
-            format!("A local value with the name \"{n}\" has not been declared."),
-        ),
-        Reference::Module(n) => (
-            "Reference to undeclared module".to_string(),
-            format!("No module call named \"{n}\" is declared in the root module."),
-        ),
+        Reference::Var(_) | Reference::Local(_) | Reference::Output(_) => {
+            return undeclared_named(r, range, std::iter::empty())
+        }
+        Reference::Module(n) => {
+            return undeclared_module(n, range, std::iter::empty(), "the root module")
+        }
         Reference::Resource(rr) => (
             "Reference to undeclared resource".to_string(),
             format!(
@@ -216,10 +328,6 @@ pub(crate) fn undeclared(r: &Reference, range: &SourceRange) -> Diagnostic {
         Reference::SelfRef => (
             "Invalid \"self\" reference".to_string(),
             "The \"self\" object is not available in this context.".to_string(),
-        ),
-        Reference::Output(n) => (
-            "Reference to undeclared output value".to_string(),
-            format!("An output value with the name \"{n}\" has not been declared."),
         ),
     };
     Diagnostic::error(summary, detail).with_subject(range.clone())

@@ -1,6 +1,6 @@
 //! Shared helpers: running the built `weir` binary in a directory and normalising JSON.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 pub fn weir(dir: &Path, args: &[&str]) -> Output {
@@ -116,4 +116,11 @@ pub fn copy_dir(src: &Path, dst: &Path) {
             std::fs::copy(e.path(), to).unwrap();
         }
     }
+}
+
+/// A program on PATH.
+pub fn which(name: &str) -> Option<PathBuf> {
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
 }

@@ -110,11 +110,7 @@ fn console_matches_terraform_on_the_corpus() {
 /// longer matches the oracle is noticed.
 #[test]
 fn console_golden_matches_live_terraform() {
-    let Some(tf) = std::env::var_os("PATH").and_then(|p| {
-        std::env::split_paths(&p)
-            .map(|d| d.join("terraform"))
-            .find(|f| f.is_file())
-    }) else {
+    let Some(tf) = crate::common::which("terraform") else {
         eprintln!("terraform is not installed: live comparison skipped");
         return;
     };

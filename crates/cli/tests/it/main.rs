@@ -6,3 +6,4 @@ mod common;
 mod console;
 mod scenarios;
 mod state;
+mod validate;

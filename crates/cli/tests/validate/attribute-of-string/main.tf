@@ -1,0 +1,7 @@
+locals {
+  s = "text"
+}
+
+output "x" {
+  value = local.s.field
+}

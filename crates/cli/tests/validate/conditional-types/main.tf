@@ -1,0 +1,3 @@
+output "x" {
+  value = true ? "a" : 1 + {}
+}

@@ -1,0 +1,7 @@
+locals {
+  a = 1
+}
+
+output "x" {
+  value = local.b + local.a
+}

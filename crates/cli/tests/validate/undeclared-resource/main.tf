@@ -1,0 +1,3 @@
+output "x" {
+  value = terraform_data.nope.output
+}

@@ -1,0 +1,2 @@
+resourse "terraform_data" "a" {
+}
