@@ -404,13 +404,29 @@ pub fn fmt(
     check: bool,
     recursive: bool,
 ) -> u8 {
-    let _ = (paths, list, write, diff, check, recursive);
-    ui::error(
-        "Formatting is not available",
-        "weir fmt is not implemented yet; use terraform fmt in the meantime.",
-        ui::color(false),
-    );
-    1
+    let color = ui::color(false);
+    // No target means the current directory; `-` means standard input.
+    let paths = match paths.first().map(|p| p.as_os_str() == "-") {
+        Some(true) => Vec::new(),
+        Some(false) => paths,
+        None => vec![PathBuf::from(".")],
+    };
+    let opts = operations::fmt::FmtOptions {
+        list,
+        write,
+        diff,
+        check,
+        recursive,
+    };
+    let mut stdout = std::io::stdout();
+    match operations::fmt::fmt(&paths, opts, &mut std::io::stdin(), &mut stdout) {
+        Ok(o) if check && !o.all_formatted => 3,
+        Ok(_) => 0,
+        Err(f) => {
+            ui::print_diags(&f.diagnostics, &f.sources, color);
+            2
+        }
+    }
 }
 
 pub fn graph(_ty: &str) -> u8 {

@@ -7,6 +7,7 @@
 pub mod body;
 pub mod decode;
 pub mod expr;
+pub mod fmt;
 pub mod json;
 pub mod load;
 pub mod model;

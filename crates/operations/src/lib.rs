@@ -5,6 +5,7 @@
 pub mod config_json;
 pub mod console;
 pub mod factory;
+pub mod fmt;
 pub mod init;
 pub mod planfile;
 pub mod show;

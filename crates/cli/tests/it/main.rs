@@ -4,6 +4,7 @@
 mod aws;
 mod common;
 mod console;
+mod fmt;
 mod scenarios;
 mod state;
 mod validate;
