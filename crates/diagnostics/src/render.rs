@@ -241,7 +241,12 @@ pub fn render(d: &Diagnostic, sources: &Sources, opts: RenderOptions) -> String 
     if has_snippet {
         body.push(String::new());
         body.extend(snip);
-        if !d.expression_values.is_empty() {
+        // Values go with the source they explain; without it Terraform shows none.
+        let source_shown = d
+            .subject
+            .as_ref()
+            .is_some_and(|s| sources.get(&s.filename).is_some());
+        if source_shown && !d.expression_values.is_empty() {
             body.push("    ├────────────────".to_string());
             for (k, v) in &d.expression_values {
                 body.push(format!("    │ {k} {v}"));

@@ -19,8 +19,8 @@ use crate::ProviderFactory;
 struct VData<'a> {
     mods: &'a Mods<'a>,
     m: usize,
-    /// Resource types by (mode, type), from provider schemas.
-    types: &'a HashMap<(Mode, String), Type>,
+    /// What validation knows: resource types and local values.
+    types: &'a Known,
     counted: bool,
     each: bool,
     /// Whether `self` is available (postconditions; provisioners are not evaluated here).
@@ -48,6 +48,7 @@ impl lang::Data for VData<'_> {
                 match res {
                     Some(res) if res.count.is_none() && res.for_each.is_none() => self
                         .types
+                        .resources
                         .get(&(*mode, type_name.clone()))
                         .map(|t| Value::unknown(t.clone()))
                         .unwrap_or_else(Value::dynamic_unknown),
@@ -78,6 +79,13 @@ impl lang::Data for VData<'_> {
                     Value::dynamic_unknown()
                 }
             }
+            // Terraform validates with the values of local values it can know.
+            Reference::Local(n) => self
+                .types
+                .locals
+                .get(&(self.m, n.clone()))
+                .cloned()
+                .unwrap_or_else(Value::dynamic_unknown),
             Reference::Path(_) => Value::unknown(Type::String),
             Reference::Terraform(_) => Value::unknown(Type::String),
             Reference::SelfRef if !self.self_ok => {
@@ -92,10 +100,43 @@ impl lang::Data for VData<'_> {
     }
 }
 
+/// What validation knows beyond the configuration: the types of resources (from provider
+/// schemas) and the values of local values that do not depend on anything unknown.
+#[derive(Default)]
+struct Known {
+    resources: HashMap<(Mode, String), Type>,
+    locals: HashMap<(usize, String), Value>,
+}
+
+/// Evaluates local value node `n` after the local values it refers to (its diagnostics are
+/// reported by its own node later); `visiting` breaks cycles, which are reported separately.
+fn local_value(
+    mods: &Mods,
+    g: &graph::StaticGraph,
+    n: usize,
+    known: &mut Known,
+    visiting: &mut Vec<usize>,
+) {
+    let NodeKind::Local { m, name } = &g.nodes[n] else {
+        return;
+    };
+    if known.locals.contains_key(&(*m, name.clone())) || visiting.contains(&n) {
+        return;
+    }
+    visiting.push(n);
+    for &d in g.graph.deps(n) {
+        local_value(mods, g, d, known, visiting);
+    }
+    visiting.pop();
+    let expr = &mods.get(*m).cfg.locals[name].expr;
+    let (v, _) = eval(mods, *m, known, false, false, expr, &Type::Dynamic);
+    known.locals.insert((*m, name.clone()), v);
+}
+
 /// Each variable default against its type constraint.
 fn check_defaults(mods: &Mods, g: &graph::StaticGraph) -> Diagnostics {
     let mut ds = Diagnostics::new();
-    let types = HashMap::new();
+    let types = Known::default();
     for kind in &g.nodes {
         let NodeKind::Var { m, name } = kind else {
             continue;
@@ -139,7 +180,7 @@ pub fn validate(cfg: &Config, providers: &dyn ProviderFactory) -> Diagnostics {
     }
     // Provider schemas.
     let mut schemas = HashMap::new();
-    let mut types: HashMap<(Mode, String), Type> = HashMap::new();
+    let mut types = Known::default();
     let sources: Vec<String> = {
         let mut v: Vec<String> = g
             .resource_provider
@@ -184,9 +225,13 @@ pub fn validate(cfg: &Config, providers: &dyn ProviderFactory) -> Diagnostics {
         };
         if let Some(schema) = schema {
             types
+                .resources
                 .entry((*mode, type_name.clone()))
                 .or_insert_with(|| schema.block.implied_type());
         }
+    }
+    for n in 0..g.nodes.len() {
+        local_value(&mods, &g, n, &mut types, &mut Vec::new());
     }
     let out = Mutex::new(Diagnostics::new());
     for (n, kind) in g.nodes.iter().enumerate() {
@@ -400,7 +445,7 @@ pub fn validate(cfg: &Config, providers: &dyn ProviderFactory) -> Diagnostics {
 fn eval(
     mods: &Mods,
     m: usize,
-    types: &HashMap<(Mode, String), Type>,
+    types: &Known,
     counted: bool,
     each: bool,
     e: &Expr,
@@ -413,7 +458,7 @@ fn eval(
 fn eval_in(
     mods: &Mods,
     m: usize,
-    types: &HashMap<(Mode, String), Type>,
+    types: &Known,
     (counted, each, self_ok): (bool, bool, bool),
     e: &Expr,
     want: &Type,
@@ -433,7 +478,7 @@ fn eval_in(
 fn check_repetition(
     mods: &Mods,
     m: usize,
-    types: &HashMap<(Mode, String), Type>,
+    types: &Known,
     count: Option<&Expr>,
     for_each: Option<&Expr>,
     ds: &mut Diagnostics,

@@ -55,6 +55,31 @@ impl<'s, 'a> Evaluator<'s, 'a> {
     }
 
     pub(crate) fn eval(&mut self, e: &Expr, diags: &mut Diagnostics) -> Value {
+        let traversal = matches!(
+            e.kind,
+            ExprKind::ScopeTraversal { .. }
+                | ExprKind::RelativeTraversal { .. }
+                | ExprKind::Index { .. }
+        );
+        if !traversal {
+            return self.eval_kind(e, diags);
+        }
+        let before = diags.0.len();
+        let v = self.eval_kind(e, diags);
+        // As HCL does, an error in a traversal shows what its references evaluated to
+        // (outside `for` bodies, whose variables a fresh evaluation cannot see).
+        if diags.0.len() > before && self.locals.is_empty() {
+            let values = crate::expression_values(self.scope, e);
+            for d in &mut diags.0[before..] {
+                if d.is_error() && d.expression_values.is_empty() {
+                    d.expression_values = values.clone();
+                }
+            }
+        }
+        v
+    }
+
+    fn eval_kind(&mut self, e: &Expr, diags: &mut Diagnostics) -> Value {
         match &e.kind {
             ExprKind::Literal(v) => v.clone(),
             ExprKind::TemplateWrap(inner) => self.eval(inner, diags),

@@ -100,6 +100,19 @@ fn traversal_source(root: &str, steps: &[Traverser]) -> Option<String> {
 /// sorted by reference text. Unknown and sensitive values are left out, as Terraform does for
 /// diagnostics not caused by them.
 pub fn expression_values(scope: &Scope, expr: &Expr) -> Vec<(String, String)> {
+    thread_local! {
+        // Set while evaluating references for a diagnostic, whose own errors need no values.
+        static ACTIVE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    }
+    if ACTIVE.with(|a| a.replace(true)) {
+        return Vec::new();
+    }
+    let out = reference_values(scope, expr);
+    ACTIVE.with(|a| a.set(false));
+    out
+}
+
+fn reference_values(scope: &Scope, expr: &Expr) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = Vec::new();
     for (root, steps, _) in expr.references() {
         let mut len = steps.len();
