@@ -150,6 +150,9 @@ pub struct Diagnostic {
     pub expression_values: Vec<(String, String)>,
     /// The resource instance (or other object) the problem concerns, shown as "with ADDR,".
     pub address: Option<String>,
+    /// For a failed function call: the function as called and its signature, as the JSON
+    /// snippet's `function_call` carries them (`{"called_as": …, "signature": …}`).
+    pub function_call: Option<serde_json::Value>,
 }
 
 impl Diagnostic {
@@ -162,6 +165,7 @@ impl Diagnostic {
             context: None,
             expression_values: Vec::new(),
             address: None,
+            function_call: None,
         }
     }
 
@@ -190,6 +194,11 @@ impl Diagnostic {
 
     pub fn with_context(mut self, context: SourceRange) -> Self {
         self.context = Some(context);
+        self
+    }
+
+    pub fn with_function_call(mut self, call: serde_json::Value) -> Self {
+        self.function_call = Some(call);
         self
     }
 

@@ -347,6 +347,9 @@ pub fn to_json(d: &Diagnostic, sources: &Sources) -> serde_json::Value {
                 "highlight_end_offset": he,
                 "values": d.expression_values.iter().map(|(k, v)| json!({"traversal": k, "statement": v})).collect::<Vec<_>>(),
             });
+            if let Some(fc) = &d.function_call {
+                obj["snippet"]["function_call"] = fc.clone();
+            }
         }
     }
     obj

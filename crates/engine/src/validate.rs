@@ -100,6 +100,36 @@ impl lang::Data for VData<'_> {
     }
 }
 
+/// Each `ignore_changes` path must start at something the resource type has.
+fn ignore_changes_paths(
+    r: &config::model::Resource,
+    block: &providers::Block,
+    ds: &mut Diagnostics,
+) {
+    let config::model::IgnoreChanges::Paths(paths) = &r.lifecycle.ignore_changes else {
+        return;
+    };
+    for p in paths {
+        let config::ExprKind::ScopeTraversal { root, .. } = &p.kind else {
+            continue;
+        };
+        if block.attributes.contains_key(root) || block.block_types.contains_key(root) {
+            continue;
+        }
+        let mut range = p.range.clone();
+        range.end = range.start;
+        range.end.byte += root.len() as u32;
+        range.end.column += root.chars().count() as u32;
+        ds.push(
+            Diagnostic::error(
+                "Unsupported attribute",
+                format!("This object has no argument, nested block, or exported attribute named \"{root}\"."),
+            )
+            .with_subject(range),
+        );
+    }
+}
+
 /// What validation knows beyond the configuration: the types of resources (from provider
 /// schemas) and the values of local values that do not depend on anything unknown.
 #[derive(Default)]
@@ -350,6 +380,7 @@ pub fn validate(cfg: &Config, providers: &dyn ProviderFactory) -> Diagnostics {
                             );
                         }
                         Some(schema) => {
+                            ignore_changes_paths(r, &schema.block, &mut ds);
                             let data = VData {
                                 mods: &mods,
                                 m: *m,

@@ -206,6 +206,27 @@ pub fn lookup(name: &str) -> Option<&'static Function> {
 }
 
 /// The names of all built-in functions, sorted (without the `core::` aliases).
+/// A function's signature as Terraform's JSON shows it in diagnostics: name, parameters with
+/// their types, the variadic parameter, and the return type (`dynamic` when it depends on
+/// the arguments).
+pub fn signature_json(name: &str) -> Option<serde_json::Value> {
+    let f = lookup(name)?;
+    let param =
+        |p: &Param| serde_json::json!({"name": p.name, "type": value::json::type_to_json(&p.ty)});
+    let mut sig = serde_json::json!({"name": f.name});
+    if !f.params.is_empty() {
+        sig["params"] = f.params.iter().map(param).collect();
+    }
+    if let Some(v) = &f.variadic {
+        sig["variadic_param"] = param(v);
+    }
+    sig["return_type"] = match &f.ret {
+        RetType::Static(t) => value::json::type_to_json(t),
+        RetType::Computed(_) => "dynamic".into(),
+    };
+    Some(sig)
+}
+
 pub fn names() -> impl Iterator<Item = &'static str> {
     table().keys().copied()
 }

@@ -26,5 +26,5 @@ mod yaml;
 pub const MISSING_TEMPLATE_VAR: &str = "missing template variable: ";
 
 pub use framework::{
-    call, lookup, names, FuncContext, FuncError, Function, Param, TemplateRenderer,
+    call, lookup, names, signature_json, FuncContext, FuncError, Function, Param, TemplateRenderer,
 };

@@ -926,7 +926,14 @@ impl<'s, 'a> Evaluator<'s, 'a> {
                 } else {
                     e.detail
                 };
-                diags.push(err(e.summary, detail, &subject).with_context(range.clone()));
+                let mut d = err(e.summary, detail, &subject).with_context(range.clone());
+                // HCL notes the called function with errors about calling it.
+                if let Some(sig) = functions::signature_json(name) {
+                    d = d.with_function_call(
+                        serde_json::json!({"called_as": name, "signature": sig}),
+                    );
+                }
+                diags.push(d);
                 unknown_dyn()
             }
         }
