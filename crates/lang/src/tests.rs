@@ -1,1 +1,155 @@
-//! Evaluator tests.
+//! Evaluator tests: a property test that no expression, well-formed or not, makes the evaluator
+//! panic. Expressions are generated from the grammar (operators, calls to every built-in
+//! function, conditionals, `for`, splats, indexing, templates, references to known, unknown,
+//! null and sensitive values), so they get past the parser and into evaluation.
+
+use std::collections::HashMap;
+
+use proptest::prelude::*;
+use value::{Marks, Type, Value};
+
+use crate::{MapData, Reference, Scope};
+
+/// Functions left out: they are slow by design (`bcrypt`'s cost factor) or can build huge
+/// numbers from small ones (`pow`), which only measures patience.
+const SKIPPED: [&str; 2] = ["bcrypt", "pow"];
+
+fn function_names() -> Vec<String> {
+    functions::names()
+        .filter(|n| !SKIPPED.contains(n))
+        .map(str::to_string)
+        .collect()
+}
+
+fn leaf() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("null".to_string()),
+        Just("true".to_string()),
+        Just("false".to_string()),
+        (0i64..100).prop_map(|n| n.to_string()),
+        (0u32..100, 0u32..100).prop_map(|(a, b)| format!("{a}.{b}")),
+        "[a-z ,.]{0,6}".prop_map(|s| format!("\"{s}\"")),
+        Just("[]".to_string()),
+        Just("{}".to_string()),
+        prop::sample::select(vec![
+            "var.s",
+            "var.n",
+            "var.l",
+            "var.m",
+            "var.u",
+            "var.z",
+            "var.secret",
+            "var.nope",
+            "local.nope",
+            "each.key",
+            "count.index",
+            "self",
+            "path.module",
+            "x",
+        ])
+        .prop_map(str::to_string),
+    ]
+}
+
+fn expr() -> impl Strategy<Value = String> {
+    let names = function_names();
+    let ops = vec![
+        "+", "-", "*", "/", "%", "==", "!=", "<", "<=", ">", ">=", "&&", "||",
+    ];
+    leaf().prop_recursive(4, 48, 4, move |inner| {
+        prop_oneof![
+            (
+                inner.clone(),
+                prop::sample::select(ops.clone()),
+                inner.clone()
+            )
+                .prop_map(|(a, o, b)| format!("({a} {o} {b})")),
+            (
+                prop::sample::select(names.clone()),
+                prop::collection::vec(inner.clone(), 0..4),
+                any::<bool>()
+            )
+                .prop_map(|(f, args, expand)| format!(
+                    "{f}({}{})",
+                    args.join(", "),
+                    if expand && !args.is_empty() {
+                        "..."
+                    } else {
+                        ""
+                    }
+                )),
+            (inner.clone(), inner.clone(), inner.clone())
+                .prop_map(|(c, t, f)| format!("({c} ? {t} : {f})")),
+            prop::collection::vec(inner.clone(), 0..4).prop_map(|v| format!("[{}]", v.join(", "))),
+            prop::collection::vec(("[a-c]", inner.clone()), 0..3).prop_map(|v| {
+                let items: Vec<String> = v.into_iter().map(|(k, e)| format!("{k} = {e}")).collect();
+                format!("{{{}}}", items.join(", "))
+            }),
+            (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("{a}[{b}]")),
+            (inner.clone(), "[a-c]").prop_map(|(a, k)| format!("{a}.{k}")),
+            (inner.clone(), inner.clone())
+                .prop_map(|(a, b)| format!("[for x in {a} : {b} if x != null]")),
+            (inner.clone(), inner.clone())
+                .prop_map(|(a, b)| format!("{{for k, v in {a} : k => {b}...}}")),
+            inner.clone().prop_map(|a| format!("{a}[*].a")),
+            inner
+                .clone()
+                .prop_map(|a| format!("\"p-${{{a}}}-%{{ if {a} }}y%{{ endif }}\"")),
+            inner.clone().prop_map(|a| format!("!{a}")),
+            inner.clone().prop_map(|a| format!("-{a}")),
+            inner.clone().prop_map(|a| format!("try({a}, \"d\")")),
+            inner.clone().prop_map(|a| format!("can({a})")),
+        ]
+    })
+}
+
+fn data() -> MapData {
+    let mut values = HashMap::new();
+    let var = |n: &str| Reference::Var(n.to_string());
+    values.insert(var("s"), Value::string("text"));
+    values.insert(var("n"), Value::number(3));
+    values.insert(
+        var("l"),
+        Value::Tuple(vec![
+            Value::number(1),
+            Value::string("a"),
+            Value::null(Type::String),
+        ]),
+    );
+    values.insert(
+        var("m"),
+        Value::object([
+            ("a".to_string(), Value::number(1)),
+            ("b".to_string(), Value::Tuple(vec![Value::bool(true)])),
+        ]),
+    );
+    values.insert(var("u"), Value::dynamic_unknown());
+    values.insert(var("z"), Value::null(Type::Dynamic));
+    values.insert(
+        var("secret"),
+        Value::string("hunter2").mark(Marks::SENSITIVE),
+    );
+    MapData { values }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(8192))]
+
+    #[test]
+    fn evaluation_never_panics(src in expr()) {
+        if let Ok(e) = config::parse_expression(&src, "prop.tf") {
+            let data = data();
+            let dir = std::env::temp_dir();
+            let _ = Scope::new(&data, dir.clone()).eval(&e, &Type::Dynamic);
+            let _ = Scope::new(&data, dir).pure_only(true).eval(&e, &Type::String);
+        }
+    }
+
+    #[test]
+    fn arbitrary_text_never_panics(src in "\\PC{0,60}") {
+        if let Ok(e) = config::parse_expression(&src, "prop.tf") {
+            let data = data();
+            let _ = Scope::new(&data, std::env::temp_dir()).eval(&e, &Type::Dynamic);
+        }
+    }
+}
