@@ -109,6 +109,9 @@ pub fn plan(
     } else {
         None
     };
+    if flags.json {
+        println!("{}", plans::views::version_event());
+    }
     let req = with_progress(req, flags.json, color);
     let planned = match operations::plan(&mut stack, &req, &factory) {
         Ok(p) => p,
@@ -194,21 +197,39 @@ pub fn apply(
     };
     let planned = match plan_file {
         Some(p) => match operations::load_saved_plan(&mut stack, p) {
-            Ok(p) => p,
+            Ok(p) => {
+                if flags.json {
+                    println!("{}", plans::views::version_event());
+                }
+                p
+            }
             Err(f) => return fail(f, color),
         },
         None => {
+            if flags.json {
+                println!("{}", plans::views::version_event());
+            }
             let req = with_progress(req.clone(), flags.json, color);
             let planned = match operations::plan(&mut stack, &req, &factory) {
                 Ok(p) => p,
                 Err(f) => return fail(f, color),
             };
             ui::print_diags(&planned.warnings, &planned.sources, color);
-            if !flags.json {
+            if flags.json {
+                for line in plans::views::plan_events(&planned.plan) {
+                    println!("{line}");
+                }
+            } else {
                 print!("{}", render_plan(&planned, color));
             }
             if !planned.plan.has_changes() {
-                if !flags.json {
+                let destroying = destroy || planned.plan.mode == PlanMode::Destroy;
+                if flags.json {
+                    let outs = output_values(&planned.prior);
+                    for line in plans::views::apply_summary((0, 0, 0, 0), destroying, &outs) {
+                        println!("{line}");
+                    }
+                } else {
                     print_outputs_after_apply(&planned, 0, 0, 0, color, destroy);
                 }
                 return 0;
@@ -252,15 +273,28 @@ pub fn apply(
         }
     };
     let progress = ui::Progress::new(color);
-    let progress_ref = &progress;
-    let events = move |e: operations::ApplyEvent| progress_ref.event(e);
+    let json_progress = ui::JsonProgress::default();
+    let (progress_ref, json_ref) = (&progress, &json_progress);
+    let json = flags.json;
+    let events = move |e: operations::ApplyEvent| {
+        if json {
+            json_ref.event(e)
+        } else {
+            progress_ref.event(e)
+        }
+    };
     let op = if destroy { "destroy" } else { "apply" };
     let applied = match operations::apply(&mut stack, &planned, &factory, op, &events) {
         Ok(a) => a,
         Err(f) => return fail(f, color),
     };
     progress.flush();
-    let (added, changed, destroyed) = *progress.counts.lock().expect("counts");
+    let counts = if json {
+        &json_progress.counts
+    } else {
+        &progress.counts
+    };
+    let (added, changed, destroyed) = *counts.lock().expect("counts");
     if applied.diagnostics.has_errors() {
         ui::print_diags(&applied.diagnostics, &applied.sources, color);
         return 1;
@@ -272,6 +306,15 @@ pub fn apply(
         .iter()
         .filter(|c| c.importing_id.is_some())
         .count();
+    if json {
+        let destroying = destroy || planned.plan.mode == PlanMode::Destroy;
+        let outs = output_values(&applied.state);
+        let counts = (imported, added, changed, destroyed);
+        for line in plans::views::apply_summary(counts, destroying, &outs) {
+            println!("{line}");
+        }
+        return 0;
+    }
     print_applied(
         &applied.state,
         imported,
@@ -282,6 +325,24 @@ pub fn apply(
         destroy || planned.plan.mode == PlanMode::Destroy,
     );
     0
+}
+
+/// Root outputs as the `-json` stream lists them: name, sensitivity, value and type.
+fn output_values(
+    state: &states::State,
+) -> Vec<(String, bool, serde_json::Value, serde_json::Value)> {
+    state
+        .outputs
+        .iter()
+        .map(|(n, o)| {
+            (
+                n.clone(),
+                o.sensitive,
+                o.value.to_value(),
+                o.type_json.to_value(),
+            )
+        })
+        .collect()
 }
 
 fn print_outputs_after_apply(
@@ -482,7 +543,12 @@ fn action_word(a: Action) -> &'static str {
 /// Shows refreshes and data source reads while planning, as Terraform does (not in `-json`
 /// mode, whose stream has its own events).
 fn with_progress(mut req: PlanRequest, json: bool, color: bool) -> PlanRequest {
-    if !json {
+    if json {
+        let progress = ui::JsonProgress::default();
+        req.events = Some(operations::PlanEvents(std::sync::Arc::new(move |e| {
+            progress.event(e)
+        })));
+    } else {
         let progress = std::sync::Arc::new(ui::Progress::new(color));
         req.events = Some(operations::PlanEvents(std::sync::Arc::new(move |e| {
             progress.event(e);

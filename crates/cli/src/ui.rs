@@ -140,7 +140,7 @@ impl Progress {
                     )
                 )
             }
-            engine::ApplyEvent::Start { addr, action } => {
+            engine::ApplyEvent::Start { addr, action, id } => {
                 let verb = match action {
                     Action::Create => "Creating...",
                     Action::Update => "Modifying...",
@@ -149,7 +149,12 @@ impl Progress {
                     Action::Read => "Reading...",
                     _ => return,
                 };
-                format!("{}\n", bold(&format!("{addr}: {verb}"), self.color))
+                // Terraform names the object a change or destroy is about.
+                let id = match action {
+                    Action::Update | Action::Delete => id_suffix(id),
+                    _ => String::new(),
+                };
+                format!("{}\n", bold(&format!("{addr}: {verb}{id}"), self.color))
             }
             engine::ApplyEvent::Done {
                 addr,
@@ -157,16 +162,7 @@ impl Progress {
                 elapsed,
                 id,
             } => {
-                {
-                    let mut c = self.counts.lock().expect("counts");
-                    match action {
-                        Action::Create => c.0 += 1,
-                        Action::Update => c.1 += 1,
-                        Action::Delete => c.2 += 1,
-                        Action::DeleteThenCreate | Action::CreateThenDelete => c.0 += 1,
-                        _ => {}
-                    }
-                }
+                count(&self.counts, *action);
                 let verb = match action {
                     Action::Update => "Modifications complete",
                     Action::Delete => "Destruction complete",
@@ -181,7 +177,7 @@ impl Progress {
                     )
                 )
             }
-            engine::ApplyEvent::Errored { .. } => return,
+            engine::ApplyEvent::Errored { .. } | engine::ApplyEvent::Refreshed { .. } => return,
         };
         let mut out = self.out.lock().expect("progress");
         let _ = out.write_all(line.as_bytes());
@@ -192,5 +188,54 @@ impl Progress {
 
     pub fn flush(&self) {
         let _ = self.out.lock().expect("progress").flush();
+    }
+}
+
+/// Progress as Terraform's `-json` stream: refresh, apply and data-source read events.
+#[derive(Default)]
+pub struct JsonProgress {
+    pub counts: Mutex<(usize, usize, usize)>,
+}
+
+impl JsonProgress {
+    pub fn event(&self, e: engine::ApplyEvent) {
+        use plans::views;
+        let line = match &e {
+            engine::ApplyEvent::Refreshing { addr, id } => {
+                views::refresh_start(addr, id.as_deref())
+            }
+            engine::ApplyEvent::Refreshed { addr, id } => {
+                views::refresh_complete(addr, id.as_deref())
+            }
+            engine::ApplyEvent::Start { addr, action, id } => {
+                views::apply_start(addr, *action, id.as_deref())
+            }
+            engine::ApplyEvent::Done {
+                addr,
+                action,
+                elapsed,
+                id,
+            } => {
+                count(&self.counts, *action);
+                views::apply_complete(addr, *action, id.as_deref(), elapsed.as_secs())
+            }
+            engine::ApplyEvent::Errored {
+                addr,
+                action,
+                elapsed,
+            } => views::apply_errored(addr, *action, elapsed.as_secs()),
+        };
+        println!("{line}");
+    }
+}
+
+/// Adds a finished operation to the (added, changed, destroyed) counts.
+fn count(counts: &Mutex<(usize, usize, usize)>, action: Action) {
+    let mut c = counts.lock().expect("counts");
+    match action {
+        Action::Create | Action::DeleteThenCreate | Action::CreateThenDelete => c.0 += 1,
+        Action::Update => c.1 += 1,
+        Action::Delete => c.2 += 1,
+        _ => {}
     }
 }

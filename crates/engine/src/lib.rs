@@ -95,13 +95,14 @@ impl Default for Options {
 #[derive(Clone, Debug)]
 pub enum ApplyEvent {
     /// Refresh of an existing object began (plan, refresh-only and apply's own plan).
-    Refreshing {
-        addr: String,
-        id: Option<String>,
-    },
+    Refreshing { addr: String, id: Option<String> },
+    /// That refresh finished.
+    Refreshed { addr: String, id: Option<String> },
     Start {
         addr: String,
         action: Action,
+        /// The existing object's id, for changes to one (shown as `[id=…]`).
+        id: Option<String>,
     },
     Done {
         addr: String,

@@ -1371,6 +1371,10 @@ impl<'a> Walker<'a> {
                 )) {
                     return Err(());
                 }
+                self.emit(ApplyEvent::Refreshed {
+                    addr: addr.to_string(),
+                    id: object_id(&resp.new_state),
+                });
                 if !resp.new_state.raw_equals(&plain) {
                     let action = if resp.new_state.is_null() {
                         Action::Delete
@@ -1820,6 +1824,7 @@ impl<'a> Walker<'a> {
         self.emit(ApplyEvent::Start {
             addr: addr.to_string(),
             action: Action::Read,
+            id: None,
         });
         let out = self.read_data_call(ctx, addr, config);
         self.emit(match &out {
@@ -1980,6 +1985,7 @@ impl<'a> Walker<'a> {
             sink.event(ApplyEvent::Start {
                 addr: addr.clone(),
                 action: change.action,
+                id: object_id(&change.before),
             });
         }
         let result = self.apply_one(ctx, inst, nd, prior_obj, change);
@@ -2235,6 +2241,7 @@ impl<'a> Walker<'a> {
                 sink.event(ApplyEvent::Start {
                     addr: c.address.clone(),
                     action: Action::Delete,
+                    id: object_id(&c.before),
                 });
             }
             let schema = match slot.schema.resource_types.get(&c.type_name) {
