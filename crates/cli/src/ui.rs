@@ -140,7 +140,12 @@ impl Progress {
                     )
                 )
             }
-            engine::ApplyEvent::Start { addr, action, id } => {
+            engine::ApplyEvent::Start {
+                addr,
+                action,
+                id,
+                deposed,
+            } => {
                 let verb = match action {
                     Action::Create => "Creating...",
                     Action::Update => "Modifying...",
@@ -154,7 +159,11 @@ impl Progress {
                     Action::Update | Action::Delete => id_suffix(id),
                     _ => String::new(),
                 };
-                format!("{}\n", bold(&format!("{addr}: {verb}{id}"), self.color))
+                let who = match deposed {
+                    Some(k) => format!("{addr} (deposed object {k})"),
+                    None => addr.clone(),
+                };
+                format!("{}\n", bold(&format!("{who}: {verb}{id}"), self.color))
             }
             engine::ApplyEvent::Done {
                 addr,
@@ -207,9 +216,9 @@ impl JsonProgress {
             engine::ApplyEvent::Refreshed { addr, id } => {
                 views::refresh_complete(addr, id.as_deref())
             }
-            engine::ApplyEvent::Start { addr, action, id } => {
-                views::apply_start(addr, *action, id.as_deref())
-            }
+            engine::ApplyEvent::Start {
+                addr, action, id, ..
+            } => views::apply_start(addr, *action, id.as_deref()),
             engine::ApplyEvent::Done {
                 addr,
                 action,

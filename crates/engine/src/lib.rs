@@ -103,6 +103,8 @@ pub enum ApplyEvent {
         action: Action,
         /// The existing object's id, for changes to one (shown as `[id=…]`).
         id: Option<String>,
+        /// The deposed key, when the object is a deposed one (create_before_destroy).
+        deposed: Option<String>,
     },
     Done {
         addr: String,

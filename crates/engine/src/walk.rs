@@ -1825,6 +1825,7 @@ impl<'a> Walker<'a> {
             addr: addr.to_string(),
             action: Action::Read,
             id: None,
+            deposed: None,
         });
         let out = self.read_data_call(ctx, addr, config);
         self.emit(match &out {
@@ -1986,6 +1987,7 @@ impl<'a> Walker<'a> {
                 addr: addr.clone(),
                 action: change.action,
                 id: object_id(&change.before),
+                deposed: None,
             });
         }
         let result = self.apply_one(ctx, inst, nd, prior_obj, change);
@@ -2242,6 +2244,7 @@ impl<'a> Walker<'a> {
                     addr: c.address.clone(),
                     action: Action::Delete,
                     id: object_id(&c.before),
+                    deposed: c.deposed.clone(),
                 });
             }
             let schema = match slot.schema.resource_types.get(&c.type_name) {
