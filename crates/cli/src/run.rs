@@ -75,7 +75,13 @@ fn request(flags: &PlanFlags, vars: Vec<VarArg>, destroy: bool) -> Result<PlanRe
 
 fn render_plan(p: &Planned, color: bool) -> String {
     let lookup = operations::schema_lookup(&p.schemas);
-    plans::render::render_plan(&p.plan, &lookup, plans::render::RenderOptions { color })
+    let relevant = operations::config_json::relevant_top_level(&p.loaded.config, &p.plan);
+    plans::render::render_plan_relevant(
+        &p.plan,
+        &lookup,
+        plans::render::RenderOptions { color },
+        &relevant,
+    )
 }
 
 pub fn plan(

@@ -374,6 +374,21 @@ fn config_at<'a>(c: &'a Config, mi: &addrs::ModuleInstance) -> Option<&'a Config
         .try_fold(c, |c, step| c.children.get(&*step.name))
 }
 
+/// [`relevant_attributes`] as (resource address, top-level attribute) pairs, for renderers.
+pub fn relevant_top_level(c: &Config, plan: &plans::Plan) -> Vec<(String, String)> {
+    let Json::Array(items) = relevant_attributes(c, plan) else {
+        return Vec::new();
+    };
+    items
+        .iter()
+        .filter_map(|i| {
+            let resource = i["resource"].as_str()?.to_string();
+            let attr = i["attribute"].get(0)?.as_str()?.to_string();
+            Some((resource, attr))
+        })
+        .collect()
+}
+
 /// `relevant_attributes`: the resource attributes that the plan's changes (changed resources,
 /// changed outputs) depend on, followed through locals, module inputs and module outputs, as
 /// Terraform's global reference analysis does. Terraform also analyses the outputs of every

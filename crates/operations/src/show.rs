@@ -227,10 +227,11 @@ pub fn plan(stack: &mut Stack, plan: &Plan, json: bool, color: bool) -> Result<S
         ));
     }
     let lookup = crate::schema_lookup(&schemas);
-    Ok(plans::render::render_plan(
+    Ok(plans::render::render_plan_relevant(
         plan,
         &lookup,
         plans::render::RenderOptions { color },
+        &crate::config_json::relevant_top_level(&loaded.config, plan),
     ))
 }
 

@@ -1026,6 +1026,62 @@ fn resource_block(
 
 /// The full plan text (as `terraform plan` prints it before its trailer, and `show PLANFILE`).
 pub fn render_plan(plan: &Plan, schemas: &SchemaLookup, opts: RenderOptions) -> String {
+    render_plan_relevant(plan, schemas, opts, &[])
+}
+
+/// The drift a normal plan shows: for each drifted object, only the changes to attributes
+/// the plan's changes depend on (`relevant`: resource address and top-level attribute, from
+/// `relevant_attributes`), as blocks; empty when nothing relevant drifted.
+fn relevant_drift(
+    plan: &Plan,
+    schemas: &SchemaLookup,
+    opts: RenderOptions,
+    relevant: &[(String, String)],
+) -> Vec<String> {
+    let mut blocks = Vec::new();
+    for c in &plan.drift {
+        let attrs: Vec<&str> = relevant
+            .iter()
+            .filter(|(r, _)| r.is_empty() || *r == c.address)
+            .map(|(_, a)| a.as_str())
+            .collect();
+        if attrs.is_empty() {
+            continue;
+        }
+        let mut shown = c.clone();
+        if c.action == Action::Update {
+            // Changes to other attributes count as unchanged.
+            let (Value::Object(before), Value::Object(after)) =
+                (c.before.unmarked(), c.after.unmarked())
+            else {
+                continue;
+            };
+            let mut restricted = before.clone();
+            for a in &attrs {
+                if let Some(v) = after.get(*a) {
+                    restricted.insert(a.to_string(), v.clone());
+                }
+            }
+            let restricted = Value::Object(restricted);
+            if restricted.raw_equals(c.before.unmarked()) {
+                continue;
+            }
+            shown.after = restricted;
+        }
+        let schema = schemas(&c.provider_name, c.mode, &c.type_name);
+        blocks.push(resource_block(&shown, schema, opts, true));
+    }
+    blocks
+}
+
+/// [`render_plan`], showing drift that matters to the plan (`relevant`, as in
+/// [`relevant_drift`]) the way Terraform does before the planned changes.
+pub fn render_plan_relevant(
+    plan: &Plan,
+    schemas: &SchemaLookup,
+    opts: RenderOptions,
+    relevant: &[(String, String)],
+) -> String {
     let mut out = String::new();
     let shown: Vec<&ResourceInstanceChange> = plan
         .resource_changes
@@ -1039,8 +1095,8 @@ pub fn render_plan(plan: &Plan, schemas: &SchemaLookup, opts: RenderOptions) -> 
         .iter()
         .filter(|o| o.action != Action::NoOp)
         .collect();
-    // Terraform shows the objects that changed outside it; a normal plan shows only those its
-    // changes depend on (not done yet: weir lists drift there in `show -json` only).
+    // Terraform shows the objects that changed outside it: all of them in a refresh-only plan,
+    // otherwise what the planned changes depend on, and only when there are changes.
     if plan.mode == PlanMode::RefreshOnly {
         if plan.drift.is_empty() {
             out.push_str("\nNo changes. Your infrastructure still matches the configuration.\n\nTerraform has checked that the real remote objects still match the result of\nyour most recent changes, and found no differences.\n");
@@ -1054,6 +1110,18 @@ pub fn render_plan(plan: &Plan, schemas: &SchemaLookup, opts: RenderOptions) -> 
         }
         out.push_str("\n\nThis is a refresh-only plan, so Terraform will not take any actions to undo\nthese. If you were expecting these changes then you can apply this plan to\nrecord the updated values in the Terraform state without changing any remote\nobjects.\n");
         return out;
+    }
+    if !shown.is_empty() || !output_changes.is_empty() {
+        let drift = relevant_drift(plan, schemas, opts, relevant);
+        if !drift.is_empty() {
+            out.push_str("\nNote: Objects have changed outside of Terraform\n\nTerraform detected the following changes made outside of Terraform since the\nlast \"terraform apply\" which may have affected this plan:\n");
+            for b in drift {
+                out.push('\n');
+                out.push_str(&b);
+            }
+            out.push_str("\n\nUnless you have made equivalent changes to your configuration, or ignored the\nrelevant attributes using ignore_changes, the following plan may include\nactions to undo or respond to these changes.\n");
+            out.push_str(&format!("\n{}\n", "─".repeat(77)));
+        }
     }
     if shown.is_empty() && output_changes.is_empty() {
         out.push_str("\nNo changes. Your infrastructure matches the configuration.\n\n");
@@ -1396,4 +1464,93 @@ pub fn render_state_instance(
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn change(addr: &str, action: Action, before: Value, after: Value) -> ResourceInstanceChange {
+        let (ty, name) = addr.split_once('.').unwrap();
+        ResourceInstanceChange {
+            address: addr.into(),
+            previous_address: None,
+            module_address: None,
+            mode: "managed",
+            type_name: ty.into(),
+            name: name.into(),
+            index: None,
+            provider_name: "registry.terraform.io/hashicorp/aws".into(),
+            deposed: None,
+            action,
+            action_reason: None,
+            before,
+            after,
+            replace_paths: Vec::new(),
+            importing_id: None,
+            private: Vec::new(),
+            schema_version: 0,
+        }
+    }
+
+    fn obj(pairs: &[(&str, &str)]) -> Value {
+        Value::object(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), Value::string(*v))),
+        )
+    }
+
+    fn plan() -> Plan {
+        Plan {
+            resource_changes: vec![change(
+                "aws_subnet.a",
+                Action::Update,
+                obj(&[("id", "s-1"), ("vpc_id", "v-1")]),
+                obj(&[("id", "s-1"), ("vpc_id", "v-2")]),
+            )],
+            drift: vec![change(
+                "aws_vpc.main",
+                Action::Update,
+                obj(&[("id", "v-1"), ("cidr_block", "10.0.0.0/16"), ("owner", "a")]),
+                obj(&[("id", "v-2"), ("cidr_block", "10.0.0.0/16"), ("owner", "b")]),
+            )],
+            ..Plan::default()
+        }
+    }
+
+    #[test]
+    fn a_normal_plan_shows_only_drift_its_changes_depend_on() {
+        let none = |_: &str, _: &str, _: &str| None;
+        let opts = RenderOptions { color: false };
+        let relevant = vec![("aws_vpc.main".to_string(), "id".to_string())];
+        let text = render_plan_relevant(&plan(), &none, opts, &relevant);
+        assert!(
+            text.starts_with("\nNote: Objects have changed outside of Terraform\n"),
+            "{text}"
+        );
+        assert!(text.contains("  # aws_vpc.main has changed\n"), "{text}");
+        // The relevant attribute's change shows; the irrelevant one counts as unchanged.
+        assert!(text.contains("~ id         = \"v-1\" -> \"v-2\""), "{text}");
+        assert!(!text.contains("\"a\" -> \"b\""), "{text}");
+        assert!(
+            text.contains(
+                "the following plan may include\nactions to undo or respond to these changes.\n\n─"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("# aws_subnet.a will be updated in-place"),
+            "{text}"
+        );
+        // Nothing relevant drifted: no note.
+        let other = vec![("aws_vpc.main".to_string(), "cidr_block".to_string())];
+        let text = render_plan_relevant(&plan(), &none, opts, &other);
+        assert!(!text.contains("Objects have changed"), "{text}");
+        // Drift alone, with nothing to change, is not shown in a normal plan.
+        let mut p = plan();
+        p.resource_changes.clear();
+        let text = render_plan_relevant(&p, &none, opts, &relevant);
+        assert!(!text.contains("Objects have changed"), "{text}");
+    }
 }
