@@ -231,7 +231,7 @@ pub fn apply(
             if !planned.plan.has_changes() {
                 let destroying = destroy || planned.plan.mode == PlanMode::Destroy;
                 if flags.json {
-                    let outs = output_values(&planned.prior);
+                    let outs = operations::show::output_values(&planned.prior);
                     for line in plans::views::apply_summary((0, 0, 0, 0), destroying, &outs) {
                         println!("{line}");
                     }
@@ -314,7 +314,7 @@ pub fn apply(
         .count();
     if json {
         let destroying = destroy || planned.plan.mode == PlanMode::Destroy;
-        let outs = output_values(&applied.state);
+        let outs = operations::show::output_values(&applied.state);
         let counts = (imported, added, changed, destroyed);
         for line in plans::views::apply_summary(counts, destroying, &outs) {
             println!("{line}");
@@ -331,24 +331,6 @@ pub fn apply(
         destroy || planned.plan.mode == PlanMode::Destroy,
     );
     0
-}
-
-/// Root outputs as the `-json` stream lists them: name, sensitivity, value and type.
-fn output_values(
-    state: &states::State,
-) -> Vec<(String, bool, serde_json::Value, serde_json::Value)> {
-    state
-        .outputs
-        .iter()
-        .map(|(n, o)| {
-            (
-                n.clone(),
-                o.sensitive,
-                o.value.to_value(),
-                o.type_json.to_value(),
-            )
-        })
-        .collect()
 }
 
 fn print_outputs_after_apply(

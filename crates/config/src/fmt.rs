@@ -109,12 +109,7 @@ fn lex(src: &str) -> Vec<Token> {
                     modes.pop();
                     i += 1;
                 } else if let Some(n) = template_open(rest) {
-                    let kind = if rest.starts_with('$') {
-                        Kind::Interp
-                    } else {
-                        Kind::Control
-                    };
-                    push(&mut out, kind, &rest[..n], &mut spaces);
+                    push(&mut out, template_kind(rest), &rest[..n], &mut spaces);
                     modes.push(Mode::Expr {
                         interp_braces: Some(0),
                     });
@@ -134,12 +129,7 @@ fn lex(src: &str) -> Vec<Token> {
                     modes.pop();
                     i += text.len();
                 } else if let Some(n) = template_open(rest) {
-                    let kind = if rest.starts_with('$') {
-                        Kind::Interp
-                    } else {
-                        Kind::Control
-                    };
-                    push(&mut out, kind, &rest[..n], &mut spaces);
+                    push(&mut out, template_kind(rest), &rest[..n], &mut spaces);
                     modes.push(Mode::Expr {
                         interp_braces: Some(0),
                     });
@@ -242,6 +232,15 @@ fn lex(src: &str) -> Vec<Token> {
     }
     push(&mut out, Kind::Eof, "", &mut spaces);
     out
+}
+
+/// An interpolation (`${`) or a directive (`%{`).
+fn template_kind(s: &str) -> Kind {
+    if s.starts_with('$') {
+        Kind::Interp
+    } else {
+        Kind::Control
+    }
 }
 
 /// `${`, `${~`, `%{` or `%{~` at the start of template text (`$${` and `%%{` are escapes).

@@ -74,14 +74,9 @@ pub fn state_values(state: &State, schemas: &BTreeMap<String, Arc<ProviderSchema
     state_values_with(state, schemas, Vec::new())
 }
 
-/// As [`state_values`], with current objects replaced by `refreshed` ones (a plan's view of
-/// them); a refreshed object the state lacks is added, a null one is gone.
-fn state_values_with<'a>(
-    state: &'a State,
-    schemas: &BTreeMap<String, Arc<ProviderSchema>>,
-    refreshed: Vec<(&'a ResourceInstanceChange, &'a Value)>,
-) -> Json {
-    let outputs: Vec<(String, bool, Json, Json)> = state
+/// A state's root outputs: name, sensitivity, value and type, as the JSON forms list them.
+pub fn output_values(state: &State) -> Vec<(String, bool, Json, Json)> {
+    state
         .outputs
         .iter()
         .map(|(n, o)| {
@@ -92,7 +87,17 @@ fn state_values_with<'a>(
                 o.type_json.to_value(),
             )
         })
-        .collect();
+        .collect()
+}
+
+/// As [`state_values`], with current objects replaced by `refreshed` ones (a plan's view of
+/// them); a refreshed object the state lacks is added, a null one is gone.
+fn state_values_with<'a>(
+    state: &'a State,
+    schemas: &BTreeMap<String, Arc<ProviderSchema>>,
+    refreshed: Vec<(&'a ResourceInstanceChange, &'a Value)>,
+) -> Json {
+    let outputs = output_values(state);
     let mut overlay: BTreeMap<&str, (&ResourceInstanceChange, &Value)> = refreshed
         .into_iter()
         .map(|(c, v)| (c.address.as_str(), (c, v)))
