@@ -146,13 +146,8 @@ impl Progress {
                 id,
                 deposed,
             } => {
-                let verb = match action {
-                    Action::Create => "Creating...",
-                    Action::Update => "Modifying...",
-                    Action::Delete => "Destroying...",
-                    Action::DeleteThenCreate | Action::CreateThenDelete => "Creating...",
-                    Action::Read => "Reading...",
-                    _ => return,
+                let Some(verb) = plans::views::start_verb(*action) else {
+                    return;
                 };
                 // Terraform names the object a change or destroy is about.
                 let id = match action {
@@ -172,12 +167,7 @@ impl Progress {
                 id,
             } => {
                 count(&self.counts, *action);
-                let verb = match action {
-                    Action::Update => "Modifications complete",
-                    Action::Delete => "Destruction complete",
-                    Action::Read => "Read complete",
-                    _ => "Creation complete",
-                };
+                let verb = plans::views::done_verb(*action);
                 format!(
                     "{}\n",
                     bold(

@@ -141,6 +141,27 @@ pub fn plan_events(plan: &Plan) -> Vec<String> {
     out.into_iter().map(|j| j.to_string()).collect()
 }
 
+/// What Terraform says when an operation starts ("Creating..."); `None` for no operation.
+pub fn start_verb(action: Action) -> Option<&'static str> {
+    Some(match action {
+        Action::Create | Action::DeleteThenCreate | Action::CreateThenDelete => "Creating...",
+        Action::Update => "Modifying...",
+        Action::Delete => "Destroying...",
+        Action::Read => "Reading...",
+        Action::NoOp | Action::Forget => return None,
+    })
+}
+
+/// What Terraform says when an operation finishes ("Creation complete").
+pub fn done_verb(action: Action) -> &'static str {
+    match action {
+        Action::Update => "Modifications complete",
+        Action::Delete => "Destruction complete",
+        Action::Read => "Read complete",
+        _ => "Creation complete",
+    }
+}
+
 /// The `hook` object of an apply event: the resource, the action and, where known, the id.
 fn hook(addr: &str, action: Action, id: Option<&str>) -> serde_json::Map<String, Json> {
     let mut h = serde_json::Map::new();
@@ -160,12 +181,7 @@ fn id_suffix(id: Option<&str>) -> String {
 /// `apply_start`: an operation on `addr` began (`id` of the existing object, for updates and
 /// deletes).
 pub fn apply_start(addr: &str, action: Action, id: Option<&str>) -> String {
-    let verb = match action {
-        Action::Update => "Modifying...",
-        Action::Delete => "Destroying...",
-        Action::Read => "Reading...",
-        _ => "Creating...",
-    };
+    let verb = start_verb(action).unwrap_or("Creating...");
     let id = id.filter(|_| matches!(action, Action::Update | Action::Delete));
     msg(
         "info",
@@ -183,12 +199,7 @@ pub fn apply_complete(
     id: Option<&str>,
     elapsed_seconds: u64,
 ) -> String {
-    let verb = match action {
-        Action::Update => "Modifications complete",
-        Action::Delete => "Destruction complete",
-        Action::Read => "Read complete",
-        _ => "Creation complete",
-    };
+    let verb = done_verb(action);
     let id = id.filter(|_| action != Action::Delete);
     let mut h = hook(addr, action, id);
     h.insert("elapsed_seconds".into(), json!(elapsed_seconds));
