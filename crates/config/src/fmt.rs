@@ -85,6 +85,11 @@ enum Mode {
     },
 }
 
+/// Inside `${ … }` or `%{ … }`: expressions, until the `}` that closes the sequence.
+const INTERP: Mode = Mode::Expr {
+    interp_braces: Some(0),
+};
+
 /// Splits native-syntax source into tokens, keeping every byte except the spaces and tabs
 /// between tokens (which formatting recomputes).
 fn lex(src: &str) -> Vec<Token> {
@@ -110,9 +115,7 @@ fn lex(src: &str) -> Vec<Token> {
                     i += 1;
                 } else if let Some(n) = template_open(rest) {
                     push(&mut out, template_kind(rest), &rest[..n], &mut spaces);
-                    modes.push(Mode::Expr {
-                        interp_braces: Some(0),
-                    });
+                    modes.push(INTERP);
                     i += n;
                 } else {
                     let n = literal_len(rest, true);
@@ -130,9 +133,7 @@ fn lex(src: &str) -> Vec<Token> {
                     i += text.len();
                 } else if let Some(n) = template_open(rest) {
                     push(&mut out, template_kind(rest), &rest[..n], &mut spaces);
-                    modes.push(Mode::Expr {
-                        interp_braces: Some(0),
-                    });
+                    modes.push(INTERP);
                     i += n;
                 } else {
                     let n = literal_len(&rest[..line_end], false);

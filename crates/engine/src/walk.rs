@@ -1318,7 +1318,7 @@ impl<'a> Walker<'a> {
             self.diag(prevent_destroy_diag(&addr, &ctx.r.decl_range));
             return false;
         }
-        self.push_change(
+        self.push_change(self.instance_change(
             ctx,
             inst,
             Action::Delete,
@@ -1329,7 +1329,7 @@ impl<'a> Walker<'a> {
             obj.private_bytes().and_then(|r| r.ok()).unwrap_or_default(),
             deposed,
             None,
-        );
+        ));
         true
     }
 
@@ -1441,32 +1441,7 @@ impl<'a> Walker<'a> {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn push_change(
-        &self,
-        ctx: &ResCtx,
-        inst: &AbsResourceInstance,
-        action: Action,
-        reason: Option<ActionReason>,
-        before: Value,
-        after: Value,
-        replace_paths: Vec<Vec<PathStep>>,
-        private: Vec<u8>,
-        deposed: Option<String>,
-        importing: Option<String>,
-    ) {
-        let c = self.instance_change(
-            ctx,
-            inst,
-            action,
-            reason,
-            before,
-            after,
-            replace_paths,
-            private,
-            deposed,
-            importing,
-        );
+    fn push_change(&self, c: ResourceInstanceChange) {
         self.changes.lock().expect("changes").push(c);
     }
 
@@ -1553,7 +1528,7 @@ impl<'a> Walker<'a> {
                     self.diag(prevent_destroy_diag(&addr, &ctx.r.decl_range));
                     return Err(());
                 }
-                self.push_change(
+                self.push_change(self.instance_change(
                     ctx,
                     inst,
                     Action::Delete,
@@ -1564,13 +1539,13 @@ impl<'a> Walker<'a> {
                     private,
                     None,
                     None,
-                );
+                ));
             }
             return Ok(prior);
         }
         if !self.targeted(inst) || self.opts.mode == PlanMode::RefreshOnly {
             if self.opts.mode == PlanMode::RefreshOnly && !prior.is_null() {
-                self.push_change(
+                self.push_change(self.instance_change(
                     ctx,
                     inst,
                     Action::NoOp,
@@ -1581,7 +1556,7 @@ impl<'a> Walker<'a> {
                     private,
                     None,
                     None,
-                );
+                ));
             }
             // An instance this plan does not create has no value yet, as in Terraform.
             if prior.is_null() {
@@ -1670,7 +1645,7 @@ impl<'a> Walker<'a> {
                 return Err(());
             }
         }
-        self.push_change(
+        self.push_change(self.instance_change(
             ctx,
             inst,
             action,
@@ -1681,7 +1656,7 @@ impl<'a> Walker<'a> {
             planned_private,
             None,
             importing,
-        );
+        ));
         Ok(planned)
     }
 
@@ -1787,7 +1762,7 @@ impl<'a> Walker<'a> {
                 ActionReason::ReadBecauseDependencyPending
             };
             let after = mark_schema_sensitive(&ctx.schema.block, after);
-            self.push_change(
+            self.push_change(self.instance_change(
                 ctx,
                 inst,
                 Action::Read,
@@ -1798,7 +1773,7 @@ impl<'a> Walker<'a> {
                 Vec::new(),
                 None,
                 None,
-            );
+            ));
             return Ok(after);
         }
         let v = self.read_data(ctx, &addr, &plain)?;

@@ -199,9 +199,6 @@ fn lcs<T>(a: &[T], b: &[T], same: impl Fn(&T, &T) -> bool) -> Vec<(Option<usize>
     out
 }
 
-/// Renders the change of one value. `before`/`after` are None when absent (create/delete).
-/// Returns the text that follows `name = ` (may span lines; continuation lines indented by
-/// `indent`) and the operation.
 /// A value's change, as [`value_change_inner`] renders it, without the ` -> null` of a
 /// removal where Terraform leaves it out: inside objects and collection elements.
 fn value_change(
@@ -226,6 +223,9 @@ fn children<T>(ctx: &Ctx, no_null: bool, f: impl FnOnce() -> T) -> T {
     out
 }
 
+/// Renders the change of one value. `before`/`after` are None when absent (create/delete).
+/// Returns the text that follows `name = ` (may span lines; continuation lines indented by
+/// `indent`) and the operation.
 fn value_change_inner(
     ctx: &Ctx,
     before: Option<&Value>,
