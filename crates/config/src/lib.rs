@@ -12,6 +12,7 @@ pub mod json;
 pub mod load;
 pub mod model;
 pub mod native;
+mod strip;
 
 use diagnostics::{Diagnostics, LineIndex};
 
@@ -59,7 +60,7 @@ pub fn parse_template(src: &str, filename: &str) -> Result<Expr, Diagnostics> {
                 idx: &idx,
                 offset: 0,
             };
-            let parts = native::template(&t, false, false, &cx);
+            let parts = native::template(&t, native::TemplateKind::Bare, &cx);
             let range = idx.range(0..src.len());
             Ok(native::template_wrap(parts, range))
         }

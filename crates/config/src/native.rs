@@ -14,6 +14,7 @@ use hcl_edit::Span;
 use value::{Number, Value};
 
 use crate::body::{Attribute, Block, Body};
+use crate::strip::{self, Token};
 use crate::expr::{BinaryOp, Expr, ExprKind, ObjectKey, TemplatePart, Traverser, UnaryOp};
 
 /// Converts spans of one source text.
@@ -165,11 +166,16 @@ pub fn expr(e: &Expression, cx: &Ctx) -> Expr {
                 .collect(),
         ),
         Expression::StringTemplate(t) => {
-            let parts = elements(t.iter().collect::<Vec<_>>().as_slice(), false, false, cx);
+            let parts = template(t, TemplateKind::Quoted, cx);
             return template_wrap(parts, range);
         }
         Expression::HeredocTemplate(h) => {
-            let parts = template(&h.template, false, false, cx);
+            let flush = cx
+                .idx
+                .text()
+                .get(e.span().map_or(0, |r| r.start + cx.offset)..)
+                .is_some_and(|rest| rest.starts_with("<<-"));
+            let parts = template(&h.template, TemplateKind::Heredoc { flush }, cx);
             return template_wrap(parts, range);
         }
         Expression::Parenthesis(p) => ExprKind::Parens(Box::new(expr(p.inner(), cx))),
@@ -443,77 +449,109 @@ fn push_step(cur: Expr, step: Traverser, range: SourceRange) -> Expr {
     }
 }
 
-/// A template's parts, with strip markers applied: `lead` trims the start of the first
-/// literal, `trail` the end of the last (set by the markers around a directive body).
-pub fn template(t: &Template, lead: bool, trail: bool, cx: &Ctx) -> Vec<TemplatePart> {
-    let els: Vec<&Element> = t.iter().collect();
-    elements(&els, lead, trail, cx)
+/// How a template's text was scanned, which decides how strip markers and indentation apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TemplateKind {
+    /// A quoted string: each literal run is one token.
+    Quoted,
+    /// A heredoc; `flush` for `<<-`. One literal token per line.
+    Heredoc { flush: bool },
+    /// A bare template (`templatefile`, JSON strings). One literal token per line.
+    Bare,
 }
 
-fn strip_flags(e: &Element) -> (bool, bool) {
-    // (strips the literal before, strips the literal after)
-    match e {
-        Element::Literal(_) => (false, false),
-        Element::Interpolation(i) => (i.strip.strip_start(), i.strip.strip_end()),
-        Element::Directive(d) => match &**d {
-            Directive::If(i) => (
-                i.if_expr.strip.strip_start(),
-                i.endif_expr.strip.strip_end(),
-            ),
-            Directive::For(f) => (
-                f.for_expr.strip.strip_start(),
-                f.endfor_expr.strip.strip_end(),
-            ),
-        },
+/// A template's parts, with strip markers (and `<<-` indentation) applied as HCL applies them.
+pub fn template(t: &Template, kind: TemplateKind, cx: &Ctx) -> Vec<TemplatePart> {
+    let mut tokens = Vec::new();
+    let mut owners = Vec::new();
+    literal_tokens(t, kind, cx, &mut tokens, &mut owners);
+    crate::strip::apply(&mut tokens, kind == TemplateKind::Heredoc { flush: true });
+    let mut literals = owners.into_iter().map(|r: Range<usize>| {
+        tokens[r]
+            .iter()
+            .map(|t| match t {
+                Token::Literal(s) => s.as_str(),
+                Token::Marker { .. } => "",
+            })
+            .collect::<String>()
+    });
+    parts(t, &mut literals, cx)
+}
+
+/// The scanner's token sequence of a template, in source order; `owners` gets, per literal
+/// element, the range of its tokens.
+fn literal_tokens(
+    t: &Template,
+    kind: TemplateKind,
+    cx: &Ctx,
+    tokens: &mut Vec<Token>,
+    owners: &mut Vec<Range<usize>>,
+) {
+    let marker = |s: &hcl_edit::template::Strip| Token::Marker {
+        strip_before: s.strip_start(),
+        strip_after: s.strip_end(),
+    };
+    for e in t.iter() {
+        match e {
+            Element::Literal(s) => {
+                let start = tokens.len();
+                match kind {
+                    TemplateKind::Quoted => tokens.push(Token::Literal(s.value().clone())),
+                    TemplateKind::Heredoc { flush: true } => {
+                        // hcl-edit has already removed indentation, measured before stripping;
+                        // HCL measures after, so start again from the source text.
+                        let raw = s
+                            .span()
+                            .and_then(|r| cx.idx.text().get(r.start + cx.offset..r.end + cx.offset))
+                            .map(|raw| raw.replace("$${", "${").replace("%%{", "%{"));
+                        strip::split_lines(raw.as_deref().unwrap_or(s.value()), tokens);
+                    }
+                    _ => strip::split_lines(s.value(), tokens),
+                }
+                owners.push(start..tokens.len());
+            }
+            Element::Interpolation(i) => tokens.push(marker(&i.strip)),
+            Element::Directive(d) => match &**d {
+                Directive::If(i) => {
+                    tokens.push(marker(&i.if_expr.strip));
+                    literal_tokens(&i.if_expr.template, kind, cx, tokens, owners);
+                    if let Some(el) = &i.else_expr {
+                        tokens.push(marker(&el.strip));
+                        literal_tokens(&el.template, kind, cx, tokens, owners);
+                    }
+                    tokens.push(marker(&i.endif_expr.strip));
+                }
+                Directive::For(f) => {
+                    tokens.push(marker(&f.for_expr.strip));
+                    literal_tokens(&f.for_expr.template, kind, cx, tokens, owners);
+                    tokens.push(marker(&f.endfor_expr.strip));
+                }
+            },
+        }
     }
 }
 
-fn elements(els: &[&Element], lead: bool, trail: bool, cx: &Ctx) -> Vec<TemplatePart> {
+/// Converts template elements, taking each literal's final text from `literals` (source order).
+fn parts(
+    t: &Template,
+    literals: &mut impl Iterator<Item = String>,
+    cx: &Ctx,
+) -> Vec<TemplatePart> {
     let mut out = Vec::new();
-    for (i, e) in els.iter().enumerate() {
+    for e in t.iter() {
         match e {
-            Element::Literal(s) => {
-                let mut text: &str = s.value();
-                let strip_start = if i == 0 {
-                    lead
-                } else {
-                    strip_flags(els[i - 1]).1
-                };
-                let strip_end = if i + 1 == els.len() {
-                    trail
-                } else {
-                    strip_flags(els[i + 1]).0
-                };
-                if strip_start {
-                    text = text.trim_start();
-                }
-                if strip_end {
-                    text = text.trim_end();
-                }
+            Element::Literal(_) => {
+                let text = literals.next().unwrap_or_default();
                 if !text.is_empty() {
-                    out.push(TemplatePart::Literal(text.to_string()));
+                    out.push(TemplatePart::Literal(text));
                 }
             }
             Element::Interpolation(ip) => out.push(TemplatePart::Interpolation(expr(&ip.expr, cx))),
             Element::Directive(d) => match &**d {
                 Directive::If(ifd) => {
-                    let then_trail = match &ifd.else_expr {
-                        Some(el) => el.strip.strip_start(),
-                        None => ifd.endif_expr.strip.strip_start(),
-                    };
-                    let then_parts = template(
-                        &ifd.if_expr.template,
-                        ifd.if_expr.strip.strip_end(),
-                        then_trail,
-                        cx,
-                    );
+                    let then_parts = parts(&ifd.if_expr.template, literals, cx);
                     let else_parts = match &ifd.else_expr {
-                        Some(el) => template(
-                            &el.template,
-                            el.strip.strip_end(),
-                            ifd.endif_expr.strip.strip_start(),
-                            cx,
-                        ),
+                        Some(el) => parts(&el.template, literals, cx),
                         None => Vec::new(),
                     };
                     out.push(TemplatePart::If {
@@ -524,12 +562,7 @@ fn elements(els: &[&Element], lead: bool, trail: bool, cx: &Ctx) -> Vec<Template
                     });
                 }
                 Directive::For(fd) => {
-                    let body = template(
-                        &fd.for_expr.template,
-                        fd.for_expr.strip.strip_end(),
-                        fd.endfor_expr.strip.strip_start(),
-                        cx,
-                    );
+                    let body = parts(&fd.for_expr.template, literals, cx);
                     out.push(TemplatePart::For {
                         key_var: fd.for_expr.key_var.as_ref().map(|k| k.value().to_string()),
                         value_var: fd.for_expr.value_var.value().to_string(),
