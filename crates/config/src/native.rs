@@ -14,8 +14,8 @@ use hcl_edit::Span;
 use value::{Number, Value};
 
 use crate::body::{Attribute, Block, Body};
-use crate::strip::{self, Token};
 use crate::expr::{BinaryOp, Expr, ExprKind, ObjectKey, TemplatePart, Traverser, UnaryOp};
+use crate::strip::{self, Token};
 
 /// Converts spans of one source text.
 pub struct Ctx<'a> {
@@ -532,11 +532,7 @@ fn literal_tokens(
 }
 
 /// Converts template elements, taking each literal's final text from `literals` (source order).
-fn parts(
-    t: &Template,
-    literals: &mut impl Iterator<Item = String>,
-    cx: &Ctx,
-) -> Vec<TemplatePart> {
+fn parts(t: &Template, literals: &mut impl Iterator<Item = String>, cx: &Ctx) -> Vec<TemplatePart> {
     let mut out = Vec::new();
     for e in t.iter() {
         match e {
