@@ -5,7 +5,6 @@ use crate::framework::{arg_err, call_err, func, p, Function, R};
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use base64::engine::DecodePaddingMode;
 use base64::Engine;
-use std::io::Write;
 use value::{Marks, Type, Value};
 
 /// Go's `base64.StdEncoding`: padded, non-canonical trailing bits allowed.
@@ -76,14 +75,9 @@ pub(crate) fn register(fs: &mut Vec<Function>) {
         func("base64gzip", vec![p("str", Type::String)])
             .ret(Type::String)
             .imp(|a| {
-                let mut enc =
-                    flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-                enc.write_all(a.str(0).as_bytes())
-                    .map_err(|e| call_err(format!("failed to write gzip raw data: {e}")))?;
-                let bytes = enc
-                    .finish()
-                    .map_err(|e| call_err(format!("failed to close gzip writer: {e}")))?;
-                Ok(Value::String(b64(&bytes)))
+                Ok(Value::String(b64(&crate::goflate::gzip(
+                    a.str(0).as_bytes(),
+                ))))
             })
             .build(),
     );

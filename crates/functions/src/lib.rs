@@ -15,6 +15,7 @@ mod encoding;
 mod filesystem;
 mod format;
 mod framework;
+mod goflate;
 mod network;
 mod numeric;
 mod sensitive;
