@@ -197,6 +197,11 @@ pub enum Command {
         #[command(flatten)]
         common: Common,
     },
+    /// Metadata about weir itself, for tools.
+    Metadata {
+        #[command(subcommand)]
+        cmd: MetadataCmd,
+    },
     /// Try expressions in an interactive console.
     Console {
         #[command(flatten)]
@@ -267,6 +272,15 @@ pub enum StateCmd {
         serial: u64,
         #[command(flatten)]
         lock: LockFlags,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum MetadataCmd {
+    /// Signatures of the built-in functions.
+    Functions {
+        #[arg(long, action = ArgAction::SetTrue)]
+        json: bool,
     },
 }
 

@@ -92,6 +92,21 @@ fn main() -> ExitCode {
         } => run::apply(&plan, &common, var_args, None, auto_approve, true),
         Command::Validate { json, common } => run::validate(json, &common),
         Command::Console { common, .. } => run::console(&common, var_args),
+        Command::Metadata {
+            cmd: args::MetadataCmd::Functions { json },
+        } => {
+            if json {
+                println!("{}", functions::metadata_json());
+                0
+            } else {
+                eprintln!(
+                    "The `weir metadata functions` command requires the `-json` flag.\n\n\
+                     Usage: weir [global options] metadata functions -json\n\n  \
+                     Prints out a json representation of the available function signatures."
+                );
+                1
+            }
+        }
         Command::Init {
             upgrade, common, ..
         } => run::init(upgrade, &common),

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use value::{Type, Value};
 
-use crate::framework::{arg_err, call_err, func, p, Args, Function, R};
+use crate::framework::{arg_err, call_err, func, p, Args, Fail, Function, R};
 
 pub(crate) fn resolve(a: &Args, path: &str) -> PathBuf {
     let expanded = expand_home(path, a.ctx.home_dir.as_deref());
@@ -175,19 +175,14 @@ pub(crate) fn register(fs: &mut Vec<Function>) {
         .imp(|a| {
             let src = String::from_utf8(read_file(a, 0)?)
                 .map_err(|_| call_err("the template file is not valid UTF-8"))?;
-            let vars: BTreeMap<String, Value> = match a.vals[1].unmarked() {
-                Value::Object(m) | Value::Map(_, m) => m.clone(),
-                Value::Null(_) => BTreeMap::new(),
-                _ => return Err(arg_err(1, "invalid vars value: must be a map")),
-            };
+            let vars = template_vars(&a.vals[1])?;
             let Some(render) = a.ctx.render_template else {
                 return Err(call_err("templates cannot be rendered here"));
             };
-            render(&src, a.str(0), &vars).map_err(|e| {
-                match e.strip_prefix(crate::MISSING_TEMPLATE_VAR) {
-                    Some(rest) => arg_err(1, format!("vars map does not contain key {rest}")),
-                    None => call_err(e),
-                }
+            render(&src, a.str(0), &vars).map_err(|e| match template_error(e) {
+                // A template file's syntax errors are about the call, not an argument.
+                Err(syntax) => call_err(syntax),
+                Ok(f) => f,
             })
         })
         .build(),
@@ -195,18 +190,25 @@ pub(crate) fn register(fs: &mut Vec<Function>) {
     fs.push(
         func(
             "templatestring",
-            vec![p("template", Type::String), p("vars", Type::Dynamic)],
+            vec![
+                p("template", Type::String),
+                p("vars", Type::Dynamic).dynamic(),
+            ],
         )
-        .ret(Type::Dynamic)
+        .ret(Type::String)
         .imp(|a| {
-            let vars: BTreeMap<String, Value> = match a.vals[1].unmarked() {
-                Value::Object(m) | Value::Map(_, m) => m.clone(),
-                _ => return Err(arg_err(1, "invalid vars value: must be a map")),
-            };
+            let vars = template_vars(&a.vals[1])?;
             let Some(render) = a.ctx.render_template else {
                 return Err(call_err("templates cannot be rendered here"));
             };
-            render(a.str(0), "<templatestring argument>", &vars).map_err(call_err)
+            let v = render(a.str(0), "<templatestring argument>", &vars).map_err(|e| {
+                match template_error(e) {
+                    Err(syntax) => arg_err(0, format!("{}{syntax}", crate::INVALID_TEMPLATE)),
+                    Ok(f) => f,
+                }
+            })?;
+            value::convert::convert(&v, &Type::String)
+                .map_err(|e| call_err(format!("invalid template result: {e}")))
         })
         .build(),
     );
@@ -291,5 +293,41 @@ pub(crate) fn clean(p: &str) -> String {
         (true, _) => format!("/{joined}"),
         (false, true) => ".".into(),
         (false, false) => joined,
+    }
+}
+
+/// The `vars` argument of `templatefile`/`templatestring`: a map or object whose keys are
+/// valid identifiers (anything else could not be referenced from the template).
+fn template_vars(v: &Value) -> R<BTreeMap<String, Value>> {
+    let vars = match v.unmarked() {
+        Value::Object(m) | Value::Map(_, m) => m.clone(),
+        _ => return Err(arg_err(1, "invalid vars value: must be a map")),
+    };
+    for name in vars.keys() {
+        let mut chars = name.chars();
+        let valid = chars.next().is_some_and(|c| c.is_alphabetic() || c == '_')
+            && chars.all(|c| c.is_alphanumeric() || c == '_' || c == '-');
+        if !valid {
+            return Err(arg_err(
+                1,
+                format!(
+                    "invalid template variable name {}: must start with a letter, followed by zero or more letters, digits, and underscores",
+                    value::ops::go_quote(name)
+                ),
+            ));
+        }
+    }
+    Ok(vars)
+}
+
+/// Sorts a renderer error: a missing variable is about `vars`; a syntax error is returned
+/// as `Err(text)` for the caller to attribute.
+fn template_error(e: String) -> Result<Fail, String> {
+    if let Some(rest) = e.strip_prefix(crate::MISSING_TEMPLATE_VAR) {
+        return Ok(arg_err(1, format!("vars map does not contain key {rest}")));
+    }
+    match e.strip_prefix(crate::INVALID_TEMPLATE) {
+        Some(syntax) => Err(syntax.to_string()),
+        None => Ok(call_err(e)),
     }
 }

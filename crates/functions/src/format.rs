@@ -8,7 +8,7 @@ use unicode_segmentation::UnicodeSegmentation;
 use value::{Number, Refinements, Type, Unknown, Value};
 
 pub(crate) fn register(fs: &mut Vec<Function>) {
-    let args = || p("args", Type::Dynamic).null().unknown().dynamic();
+    let args = || p("args", Type::Dynamic).null().unknown();
     fs.push(
         func("format", vec![p("format", Type::String)])
             .var(args())

@@ -35,6 +35,17 @@ pub struct FuncError {
     pub detail: String,
 }
 
+impl FuncError {
+    /// An error about argument `index` (parameter `param`), worded as cty words it.
+    pub fn arg(index: usize, param: &str, msg: &str) -> FuncError {
+        FuncError {
+            arg_index: Some(index),
+            summary: "Invalid function argument".into(),
+            detail: format!("Invalid value for \"{param}\" parameter: {msg}."),
+        }
+    }
+}
+
 /// An error raised inside a function: about one argument, or about the call as a whole.
 #[derive(Debug)]
 pub(crate) enum Fail {
@@ -205,7 +216,6 @@ pub fn lookup(name: &str) -> Option<&'static Function> {
     table().get(name)
 }
 
-/// The names of all built-in functions, sorted (without the `core::` aliases).
 /// A function's signature as Terraform's JSON shows it in diagnostics: name, parameters with
 /// their types, the variadic parameter, and the return type (`dynamic` when it depends on
 /// the arguments).
@@ -227,6 +237,41 @@ pub fn signature_json(name: &str) -> Option<serde_json::Value> {
     Some(sig)
 }
 
+/// Every built-in function's signature, under its name and its `core::` alias, in the shape
+/// of `terraform metadata functions -json` (without the prose descriptions).
+pub fn metadata_json() -> serde_json::Value {
+    let param = |p: &Param| {
+        let mut j = serde_json::json!({"name": p.name, "type": value::json::type_to_json(&p.ty)});
+        if p.allow_null {
+            j["is_nullable"] = true.into();
+        }
+        j
+    };
+    let mut sigs = serde_json::Map::new();
+    for f in table().values() {
+        // As Terraform describes it: the return type for unknown arguments of the parameter
+        // types (one for the variadic parameter).
+        let probe: Vec<Value> = f
+            .params
+            .iter()
+            .chain(&f.variadic)
+            .map(|p| unknown_of(p.ty.clone(), false))
+            .collect();
+        let ret = f.return_type(&probe).unwrap_or(Type::Dynamic);
+        let mut sig = serde_json::json!({"return_type": value::json::type_to_json(&ret)});
+        if !f.params.is_empty() {
+            sig["parameters"] = f.params.iter().map(param).collect();
+        }
+        if let Some(v) = &f.variadic {
+            sig["variadic_parameter"] = param(v);
+        }
+        sigs.insert(format!("core::{}", f.name), sig.clone());
+        sigs.insert(f.name.to_string(), sig);
+    }
+    serde_json::json!({"format_version": "1.0", "function_signatures": sigs})
+}
+
+/// The names of all built-in functions, sorted (without the `core::` aliases).
 pub fn names() -> impl Iterator<Item = &'static str> {
     table().keys().copied()
 }
@@ -260,12 +305,7 @@ impl Function {
     }
 
     fn invalid_arg(&self, i: usize, msg: &str) -> FuncError {
-        let name = self.param(i).map(|p| p.name).unwrap_or("");
-        FuncError {
-            arg_index: Some(i),
-            summary: "Invalid function argument".into(),
-            detail: format!("Invalid value for \"{name}\" parameter: {msg}."),
-        }
+        FuncError::arg(i, self.param(i).map(|p| p.name).unwrap_or(""), msg)
     }
 
     fn fail(&self, f: Fail) -> FuncError {

@@ -25,7 +25,10 @@ mod yaml;
 /// How a template renderer reports a reference to a variable that `vars` lacks (followed by
 /// the quoted name and where it was referenced), so `templatefile` can blame its `vars`.
 pub const MISSING_TEMPLATE_VAR: &str = "missing template variable: ";
+/// Prefix of a template renderer error about the template's syntax.
+pub const INVALID_TEMPLATE: &str = "invalid template: ";
 
 pub use framework::{
-    call, lookup, names, signature_json, FuncContext, FuncError, Function, Param, TemplateRenderer,
+    call, lookup, metadata_json, names, signature_json, FuncContext, FuncError, Function, Param,
+    TemplateRenderer,
 };

@@ -15,7 +15,7 @@ pub(crate) fn register(fs: &mut Vec<Function>) {
             .build(),
     );
     fs.push(
-        func("can", vec![p("expression", Type::Dynamic)])
+        func("can", vec![p("expression", Type::Dynamic).dynamic()])
             .ret(Type::Bool)
             .special()
             .build(),

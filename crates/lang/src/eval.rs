@@ -784,12 +784,45 @@ impl<'s, 'a> Evaluator<'s, 'a> {
             }
             _ => {}
         }
+        let template_string =
+            matches!(name, "templatestring" | "core::templatestring") && args.len() == 2;
+        if template_string && !expand_final {
+            // Terraform checks the references of the whole call before anything else.
+            let mut bad_refs = false;
+            for a in args {
+                let (_, ds) = crate::refs::references(a);
+                bad_refs |= ds.has_errors();
+                diags.extend(ds);
+            }
+            if bad_refs {
+                return unknown_dyn();
+            }
+            // The template argument is taken unevaluated, and must be a plain reference.
+            if let Err(msg) = template_string_source(&args[0]) {
+                let e = functions::FuncError::arg(0, "template", &msg);
+                self.function_error(name, e, args, range, diags);
+                return Value::unknown(Type::String);
+            }
+        }
         let mut vals: Vec<Value> = Vec::with_capacity(args.len());
         for a in args {
             vals.push(self.eval(a, diags));
         }
         if diags.has_errors() {
             return unknown_dyn();
+        }
+        if template_string && !expand_final {
+            // Exactly a string: a number or bool would make a useless template.
+            let (t, _) = vals[0].clone().unmark();
+            if t.is_known() && (t.ty() != Type::String || t.is_null()) {
+                let e = functions::FuncError::arg(
+                    0,
+                    "template",
+                    "invalid template value: a string is required",
+                );
+                self.function_error(name, e, args, range, diags);
+                return Value::unknown(Type::String);
+            }
         }
         if expand_final {
             if let Some(last) = vals.pop() {
@@ -867,10 +900,15 @@ impl<'s, 'a> Evaluator<'s, 'a> {
         let render =
             |src: &str, filename: &str, vars: &BTreeMap<String, Value>| -> Result<Value, String> {
                 let expr = config::parse_template(src, filename).map_err(|ds| {
-                    ds.iter()
-                        .next()
-                        .map(|d| format!("{}: {}", d.summary, d.detail))
-                        .unwrap_or_default()
+                    // HCL's one-line form of a diagnostic: "RANGE: SUMMARY; DETAIL".
+                    let d = ds.iter().next();
+                    let text = d
+                        .map(|d| match &d.subject {
+                            Some(r) => format!("{}: {}; {}", r.compact(), d.summary, d.detail),
+                            None => format!("{}; {}", d.summary, d.detail),
+                        })
+                        .unwrap_or_default();
+                    format!("{}{text}", functions::INVALID_TEMPLATE)
                 })?;
                 // Terraform checks every reference against the variables before rendering.
                 for (root, _, r) in expr.references() {
@@ -906,6 +944,23 @@ impl<'s, 'a> Evaluator<'s, 'a> {
         match functions::call(name, vals, &ctx) {
             Ok(v) => v,
             Err(e) => {
+                self.function_error(name, e, args, range, diags);
+                unknown_dyn()
+            }
+        }
+    }
+
+    /// Reports a failed call of the built-in `name` as HCL does.
+    fn function_error(
+        &self,
+        name: &str,
+        e: functions::FuncError,
+        args: &[Expr],
+        range: &SourceRange,
+        diags: &mut Diagnostics,
+    ) {
+        {
+            {
                 let subject = match e.arg_index {
                     Some(i) if i < args.len() => args[i].start_range(),
                     // HCL points at the name of a function it does not know.
@@ -934,7 +989,6 @@ impl<'s, 'a> Evaluator<'s, 'a> {
                     );
                 }
                 diags.push(d);
-                unknown_dyn()
             }
         }
     }
@@ -1197,4 +1251,29 @@ fn is_reference_diag(d: &diagnostics::Diagnostic) -> bool {
     d.summary.starts_with("Reference to ")
         || d.summary == "Invalid reference"
         || d.summary == "Invalid \"self\" reference"
+}
+
+/// Checks a `templatestring` template argument as Terraform does: a reference to a string
+/// defined elsewhere (through attributes, indexes and splats), not an inline template.
+fn template_string_source(e: &Expr) -> Result<(), String> {
+    const PREFIX: &str = "invalid template expression: templatestring is only for rendering templates retrieved dynamically from elsewhere";
+    match &e.kind {
+        ExprKind::TemplateWrap(_) => Err(format!("{PREFIX}; to treat the inner expression as template syntax, write the reference expression directly without any template interpolation syntax")),
+        // A quoted string without interpolations is a template of one literal part.
+        ExprKind::Literal(Value::String(_)) => Err(format!("{PREFIX}, and so does not support providing a literal template; consider using a template string expression instead")),
+        ExprKind::Template(_) => Err(format!("{PREFIX}; to render an inline template, consider using a plain template string expression")),
+        _ if valid_template_reference(e) => Ok(()),
+        _ => Err("invalid template expression: must be a direct reference to a single string from elsewhere, containing valid Terraform template syntax".into()),
+    }
+}
+
+fn valid_template_reference(e: &Expr) -> bool {
+    match &e.kind {
+        ExprKind::ScopeTraversal { .. } => true,
+        ExprKind::RelativeTraversal { source, .. } | ExprKind::Splat { source, .. } => {
+            valid_template_reference(source)
+        }
+        ExprKind::Index { collection, .. } => valid_template_reference(collection),
+        _ => false,
+    }
 }

@@ -6,6 +6,7 @@ mod aws;
 mod common;
 mod console;
 mod fmt;
+mod metadata;
 mod scenarios;
 mod state;
 mod validate;
