@@ -959,38 +959,32 @@ impl<'s, 'a> Evaluator<'s, 'a> {
         range: &SourceRange,
         diags: &mut Diagnostics,
     ) {
-        {
-            {
-                let subject = match e.arg_index {
-                    Some(i) if i < args.len() => args[i].start_range(),
-                    // HCL points at the name of a function it does not know.
-                    _ if e.summary == "Call to unknown function" => {
-                        let mut r = range.clone();
-                        r.end = r.start;
-                        r.end.byte += name.len() as u32;
-                        r.end.column += name.chars().count() as u32;
-                        r
-                    }
-                    _ => range.clone(),
-                };
-                let detail = if e.summary == "Call to unknown function" {
-                    match suggest(name) {
-                        Some(s) => format!("{} Did you mean \"{s}\"?", e.detail),
-                        None => e.detail,
-                    }
-                } else {
-                    e.detail
-                };
-                let mut d = err(e.summary, detail, &subject).with_context(range.clone());
-                // HCL notes the called function with errors about calling it.
-                if let Some(sig) = functions::signature_json(name) {
-                    d = d.with_function_call(
-                        serde_json::json!({"called_as": name, "signature": sig}),
-                    );
-                }
-                diags.push(d);
+        let subject = match e.arg_index {
+            Some(i) if i < args.len() => args[i].start_range(),
+            // HCL points at the name of a function it does not know.
+            _ if e.summary == "Call to unknown function" => {
+                let mut r = range.clone();
+                r.end = r.start;
+                r.end.byte += name.len() as u32;
+                r.end.column += name.chars().count() as u32;
+                r
             }
+            _ => range.clone(),
+        };
+        let detail = if e.summary == "Call to unknown function" {
+            match suggest(name) {
+                Some(s) => format!("{} Did you mean \"{s}\"?", e.detail),
+                None => e.detail,
+            }
+        } else {
+            e.detail
+        };
+        let mut d = err(e.summary, detail, &subject).with_context(range.clone());
+        // HCL notes the called function with errors about calling it.
+        if let Some(sig) = functions::signature_json(name) {
+            d = d.with_function_call(serde_json::json!({"called_as": name, "signature": sig}));
         }
+        diags.push(d);
     }
 
     fn try_fn(&mut self, args: &[Expr], range: &SourceRange, diags: &mut Diagnostics) -> Value {
