@@ -53,22 +53,6 @@ fn parse(e: &Expr, diags: &mut Diagnostics) -> Option<Target> {
     }
 }
 
-fn instance_of(saddr: &ResourceAddr, key: &Option<states::InstanceKey>) -> AbsResourceInstance {
-    AbsResourceInstance {
-        module: crate::walk::parse_module_instance(&saddr.module),
-        resource: addrs::Resource {
-            mode: if saddr.mode == ResourceMode::Data {
-                addrs::Mode::Data
-            } else {
-                addrs::Mode::Managed
-            },
-            type_name: saddr.type_name.as_str().into(),
-            name: saddr.name.as_str().into(),
-        },
-        key: crate::walk::addr_key(key),
-    }
-}
-
 fn state_addr(i: &AbsResourceInstance) -> ResourceAddr {
     ResourceAddr::new(
         i.module.to_string(),
@@ -124,7 +108,7 @@ pub fn apply_moves(module: &Module, state: &mut State) -> (Vec<Move>, Diagnostic
         )> = Vec::new();
         for (saddr, res) in state.resources() {
             for (k, _) in res.objects() {
-                let inst = instance_of(saddr, &k.key);
+                let inst = crate::walk::state_instance(saddr, &k.key);
                 if let Some(new) = retarget(&inst, &from, &to) {
                     todo.push((saddr.clone(), k.clone(), inst, new));
                 }

@@ -113,6 +113,26 @@ pub fn state_key(k: &Option<InstanceKey>) -> Option<states::InstanceKey> {
     })
 }
 
+/// The configuration address of a state object (managed or data).
+pub(crate) fn state_instance(
+    saddr: &ResourceAddr,
+    key: &Option<states::InstanceKey>,
+) -> AbsResourceInstance {
+    AbsResourceInstance {
+        module: parse_module_instance(&saddr.module),
+        resource: addrs::Resource {
+            mode: if saddr.mode == ResourceMode::Data {
+                Mode::Data
+            } else {
+                Mode::Managed
+            },
+            type_name: saddr.type_name.as_str().into(),
+            name: saddr.name.as_str().into(),
+        },
+        key: addr_key(key),
+    }
+}
+
 pub fn addr_key(k: &Option<states::InstanceKey>) -> Option<InstanceKey> {
     k.as_ref().map(|k| match k {
         states::InstanceKey::Int(i) => InstanceKey::Int(*i),
@@ -377,7 +397,6 @@ impl<'a> Walker<'a> {
                 continue;
             };
             let ty = schema.block.implied_type();
-            let module = parse_module_instance(&saddr.module);
             for (okey, obj) in res.objects() {
                 if okey.deposed.is_some()
                     || obj.schema_version as i64 != schema.version
@@ -392,15 +411,7 @@ impl<'a> Walker<'a> {
                 if current_state.is_null() {
                     continue;
                 }
-                let inst = AbsResourceInstance {
-                    module: module.clone(),
-                    resource: addrs::Resource {
-                        mode: Mode::Managed,
-                        type_name: saddr.type_name.as_str().into(),
-                        name: saddr.name.as_str().into(),
-                    },
-                    key: addr_key(&okey.key),
-                };
+                let inst = state_instance(saddr, &okey.key);
                 items.push(prefetch::Item {
                     addr: inst.to_string(),
                     request: providers::ReadResourceRequest {
@@ -2441,16 +2452,7 @@ impl<'a> Walker<'a> {
                 continue;
             };
             for (okey, obj) in res.objects() {
-                let module = parse_module_instance(&saddr.module);
-                let inst = AbsResourceInstance {
-                    module: module.clone(),
-                    resource: addrs::Resource {
-                        mode: Mode::Managed,
-                        type_name: saddr.type_name.as_str().into(),
-                        name: saddr.name.as_str().into(),
-                    },
-                    key: addr_key(&okey.key),
-                };
+                let inst = state_instance(saddr, &okey.key);
                 if !self.targeted(&inst) {
                     continue;
                 }
@@ -2483,7 +2485,7 @@ impl<'a> Walker<'a> {
                     .push(ResourceInstanceChange {
                         address: addr,
                         previous_address: None,
-                        module_address: (!module.is_root()).then(|| module.to_string()),
+                        module_address: (!inst.module.is_root()).then(|| inst.module.to_string()),
                         mode: "managed",
                         type_name: saddr.type_name.clone(),
                         name: saddr.name.clone(),

@@ -304,10 +304,7 @@ fn template_vars(v: &Value) -> R<BTreeMap<String, Value>> {
         _ => return Err(arg_err(1, "invalid vars value: must be a map")),
     };
     for name in vars.keys() {
-        let mut chars = name.chars();
-        let valid = chars.next().is_some_and(|c| c.is_alphabetic() || c == '_')
-            && chars.all(|c| c.is_alphanumeric() || c == '_' || c == '-');
-        if !valid {
+        if !value::ops::is_identifier(name) {
             return Err(arg_err(
                 1,
                 format!(

@@ -549,6 +549,10 @@ fn days_in_month(year: i32, month: u32) -> u32 {
     }
 }
 
+fn emit(em: &mut Emitter, ev: Event) -> Result<(), String> {
+    em.emit(ev).map_err(|e| e.problem().to_string())
+}
+
 fn emit_value(v: &Value, em: &mut Emitter) -> Result<(), String> {
     let scalar = |text: &str, style| Event::scalar(None, None, text, true, true, style);
     let ev = match v.unmarked() {
@@ -559,7 +563,7 @@ fn emit_value(v: &Value, em: &mut Emitter) -> Result<(), String> {
         Value::Bool(b) => scalar(if *b { "true" } else { "false" }, ScalarStyle::Plain),
         Value::List(_, items) | Value::Set(_, items) | Value::Tuple(items) => {
             let start = Event::sequence_start(None, None, true, SequenceStyle::Block);
-            em.emit(start).map_err(|e| e.problem().to_string())?;
+            emit(em, start)?;
             for item in items {
                 emit_value(item, em)?;
             }
@@ -567,10 +571,9 @@ fn emit_value(v: &Value, em: &mut Emitter) -> Result<(), String> {
         }
         Value::Object(m) | Value::Map(_, m) => {
             let start = Event::mapping_start(None, None, true, MappingStyle::Block);
-            em.emit(start).map_err(|e| e.problem().to_string())?;
+            emit(em, start)?;
             for (k, item) in m {
-                em.emit(scalar(k, ScalarStyle::DoubleQuoted))
-                    .map_err(|e| e.problem().to_string())?;
+                emit(em, scalar(k, ScalarStyle::DoubleQuoted))?;
                 emit_value(item, em)?;
             }
             Event::mapping_end()
@@ -582,7 +585,7 @@ fn emit_value(v: &Value, em: &mut Emitter) -> Result<(), String> {
             ))
         }
     };
-    em.emit(ev).map_err(|e| e.problem().to_string())
+    emit(em, ev)
 }
 
 fn encode(v: &Value) -> Result<String, String> {
@@ -591,13 +594,11 @@ fn encode(v: &Value) -> Result<String, String> {
         let mut em = Emitter::new();
         em.set_output_string(&mut out);
         em.set_unicode(true);
-        let fail = |e: libyaml_safer::Error| e.problem().to_string();
-        em.emit(Event::stream_start(Encoding::Utf8)).map_err(fail)?;
-        em.emit(Event::document_start(None, &[], true))
-            .map_err(fail)?;
+        emit(&mut em, Event::stream_start(Encoding::Utf8))?;
+        emit(&mut em, Event::document_start(None, &[], true))?;
         emit_value(v, &mut em)?;
-        em.emit(Event::document_end(true)).map_err(fail)?;
-        em.emit(Event::stream_end()).map_err(fail)?;
+        emit(&mut em, Event::document_end(true))?;
+        emit(&mut em, Event::stream_end())?;
     }
     String::from_utf8(out).map_err(|e| e.to_string())
 }

@@ -144,13 +144,6 @@ fn json_string(v: &Value) -> Option<Value> {
     value::json::from_json(&j, &value::json::implied_type(&j)).ok()
 }
 
-/// Whether an object key can be written bare (an HCL identifier).
-fn is_identifier(k: &str) -> bool {
-    let mut cs = k.chars();
-    cs.next().is_some_and(|c| c.is_alphabetic() || c == '_')
-        && cs.all(|c| c.is_alphanumeric() || c == '_' || c == '-')
-}
-
 fn multiline(v: &Value) -> Option<&str> {
     match v.unmarked() {
         Value::String(s) if s.contains('\n') => Some(s),
@@ -412,7 +405,7 @@ fn value_change_inner(
             } else {
                 PathStep::Attr(k.clone())
             });
-            let shown_key = if map || !is_identifier(k) {
+            let shown_key = if map || !value::ops::is_identifier(k) {
                 value::ops::go_quote(k)
             } else {
                 k.clone()
@@ -428,7 +421,7 @@ fn value_change_inner(
                 hidden += 1;
                 continue;
             }
-            let key = if map || !is_identifier(k) {
+            let key = if map || !value::ops::is_identifier(k) {
                 value::ops::go_quote(k)
             } else {
                 k.clone()

@@ -450,6 +450,13 @@ fn append_hash_text(v: &Value, buf: &mut String) {
     }
 }
 
+/// Whether `s` is an HCL identifier: a letter or `_`, then letters, digits, `_` and `-`.
+pub fn is_identifier(s: &str) -> bool {
+    let mut cs = s.chars();
+    cs.next().is_some_and(|c| c.is_alphabetic() || c == '_')
+        && cs.all(|c| c.is_alphanumeric() || c == '_' || c == '-')
+}
+
 /// Go's `strconv.Quote` (`%q`).
 pub fn go_quote(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
