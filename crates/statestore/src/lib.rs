@@ -6,6 +6,7 @@
 //! **Architecture Invariant:** versions are only ever appended. Rollback, push and recovery
 //! write a new version; nothing rewrites an old one.
 
+pub mod backend;
 pub mod file;
 mod journal;
 mod lock;
@@ -13,6 +14,7 @@ mod sqlite;
 
 use std::time::Duration;
 
+pub use backend::{Backend, BackendError};
 pub use lock::LockInfo;
 pub use sqlite::{SqliteStore, DB_FILE_NAME, SCHEMA_VERSION};
 use states::{CheckResult, InstanceObject, ObjectKey, OutputValue, ResourceAddr, State};
