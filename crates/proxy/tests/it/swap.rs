@@ -24,13 +24,16 @@ async fn swapping_targets_under_load_fails_no_request_and_drains_the_old_ones() 
     let load = Load::start(&p.url, CLIENTS);
     tokio::time::sleep(Duration::from_millis(300)).await;
 
-    // Deploy: a new release replaces the old one's targets entirely.
+    // Deploy: a new release replaces the old one's targets entirely. Like a booting container,
+    // it passes its health check only after a while; the deploy must wait for that.
+    boot_later(&new);
     p.admin
         .put_service("web", &checked(spec(&[("r2", 100, &[&new])]), 50))
         .await
         .unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     // And again, this time swapping the target of an existing version.
+    boot_later(&newer);
     p.admin
         .put_service("web", &checked(spec(&[("r2", 100, &[&newer])]), 50))
         .await
@@ -52,6 +55,15 @@ async fn swapping_targets_under_load_fails_no_request_and_drains_the_old_ones() 
     assert!(newer.open_connections.load(Ordering::SeqCst) > 0);
     let status = p.admin.service("web").await.unwrap();
     assert!(status.draining.is_empty(), "{status:?}");
+}
+
+fn boot_later(b: &std::sync::Arc<Backend>) {
+    b.healthy.store(false, Ordering::SeqCst);
+    let b = b.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        b.healthy.store(true, Ordering::SeqCst);
+    });
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
