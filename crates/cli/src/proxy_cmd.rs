@@ -72,9 +72,8 @@ fn serve(a: ProxyArgs) -> anyhow::Result<()> {
             anyhow::anyhow!("weir proxy needs an admin token: -token-file FILE or WEIR_PROXY_TOKEN")
         })?,
     };
-    let shutdown_timeout = crate::args::parse_duration(&a.shutdown_timeout).ok_or_else(|| {
-        anyhow::anyhow!("invalid -shutdown-timeout {:?}", a.shutdown_timeout)
-    })?;
+    let shutdown_timeout = crate::args::parse_duration(&a.shutdown_timeout)
+        .ok_or_else(|| anyhow::anyhow!("invalid -shutdown-timeout {:?}", a.shutdown_timeout))?;
     let config = proxy::Config {
         listen: a.listen,
         admin_listen: a.admin_listen,

@@ -125,12 +125,14 @@ async fn set_weights(
 ) -> Response {
     let req: WeightsRequest = match serde_json::from_slice(&body) {
         Ok(r) => r,
-        Err(e) => return error(
-            StatusCode::BAD_REQUEST,
-            format!(
+        Err(e) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                format!(
                 "invalid weights: {e} (expected {{\"weights\": {{\"VERSION\": PERCENT, ...}}}})"
             ),
-        ),
+            )
+        }
     };
     match st.shared.set_weights(&name, &req.weights).await {
         Ok(s) => Json(s).into_response(),

@@ -38,7 +38,10 @@ fn serve(stream: TcpStream, body: &str) {
                 Ok(_) => {}
             }
         }
-        let resp = format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n{body}", body.len());
+        let resp = format!(
+            "HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n{body}",
+            body.len()
+        );
         if out.write_all(resp.as_bytes()).is_err() {
             return;
         }
@@ -49,7 +52,11 @@ fn serve(stream: TcpStream, body: &str) {
 fn get(addr: &str) -> String {
     let mut s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    write!(s, "GET / HTTP/1.1\r\nhost: app.example\r\nconnection: close\r\n\r\n").unwrap();
+    write!(
+        s,
+        "GET / HTTP/1.1\r\nhost: app.example\r\nconnection: close\r\n\r\n"
+    )
+    .unwrap();
     let mut text = String::new();
     s.read_to_string(&mut text).unwrap();
     text
@@ -64,7 +71,13 @@ struct Running {
 /// Starts `weir proxy` on ephemeral ports and reads the addresses from its first log line.
 fn start(state_file: &Path, token_file: &Path) -> Running {
     let mut child = Command::new(env!("CARGO_BIN_EXE_weir"))
-        .args(["proxy", "-listen", "127.0.0.1:0", "-admin-listen", "127.0.0.1:0"])
+        .args([
+            "proxy",
+            "-listen",
+            "127.0.0.1:0",
+            "-admin-listen",
+            "127.0.0.1:0",
+        ])
         .arg("-token-file")
         .arg(token_file)
         .arg("-state-file")
@@ -92,7 +105,12 @@ fn start(state_file: &Path, token_file: &Path) -> Running {
 }
 
 fn admin(r: &Running) -> AdminClient {
-    AdminClient::new(&format!("http://{}", r.admin), TOKEN, Duration::from_secs(30)).unwrap()
+    AdminClient::new(
+        &format!("http://{}", r.admin),
+        TOKEN,
+        Duration::from_secs(30),
+    )
+    .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -124,7 +142,11 @@ async fn proxy_resumes_after_kill_and_stops_cleanly_on_sigterm() {
     let status = admin(&second).service("app").await.unwrap();
     assert_eq!(status.spec.hosts, ["app.example"]);
     assert_eq!(
-        status.versions.iter().map(|v| (v.name.as_str(), v.weight)).collect::<Vec<_>>(),
+        status
+            .versions
+            .iter()
+            .map(|v| (v.name.as_str(), v.weight))
+            .collect::<Vec<_>>(),
         [("v1", 0), ("v2", 100)]
     );
     assert_eq!(status.versions[0].targets[0].address, stable);
@@ -134,11 +156,23 @@ async fn proxy_resumes_after_kill_and_stops_cleanly_on_sigterm() {
         assert!(answer.ends_with("canary"), "{answer}");
     }
     // A wrong token is refused by the real binary too.
-    let wrong = AdminClient::new(&format!("http://{}", second.admin), "nope", Duration::from_secs(5)).unwrap();
-    assert_eq!(wrong.services().await.unwrap_err().status(), Some(http_status(401)));
+    let wrong = AdminClient::new(
+        &format!("http://{}", second.admin),
+        "nope",
+        Duration::from_secs(5),
+    )
+    .unwrap();
+    assert_eq!(
+        wrong.services().await.unwrap_err().status(),
+        Some(http_status(401))
+    );
 
     let pid = second.child.id().to_string();
-    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
     let code = second.child.wait().unwrap();
     assert_eq!(code.code(), Some(0), "{code:?}");
 }

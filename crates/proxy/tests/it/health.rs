@@ -17,7 +17,11 @@ async fn a_target_failing_its_check_stops_getting_traffic_and_returns_when_it_pa
         .unwrap();
     let client = http_client();
     let counts = tally(&client, &p.url, 20).await;
-    assert_eq!((counts.get("a1"), counts.get("a2")), (Some(&10), Some(&10)), "{counts:?}");
+    assert_eq!(
+        (counts.get("a1"), counts.get("a2")),
+        (Some(&10), Some(&10)),
+        "{counts:?}"
+    );
 
     a2.healthy.store(false, Ordering::SeqCst);
     let admin = p.admin.clone();
@@ -46,10 +50,16 @@ async fn wait_health(admin: &proxy::client::AdminClient, target: usize, want: He
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_version_without_healthy_targets_gives_its_weight_to_the_others() {
-    let (a, b) = (Backend::start("stable").await, Backend::start("canary").await);
+    let (a, b) = (
+        Backend::start("stable").await,
+        Backend::start("canary").await,
+    );
     let p = start_proxy().await;
     p.admin
-        .put_service("web", &checked(spec(&[("v1", 70, &[&a]), ("v2", 30, &[&b])]), 50))
+        .put_service(
+            "web",
+            &checked(spec(&[("v1", 70, &[&a]), ("v2", 30, &[&b])]), 50),
+        )
         .await
         .unwrap();
     b.healthy.store(false, Ordering::SeqCst);
@@ -80,12 +90,18 @@ async fn a_version_without_healthy_targets_gives_its_weight_to_the_others() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert_eq!(last.0, 503);
-    assert_eq!(last.1, "Service \"web\" has no healthy target to take this request.\n");
+    assert_eq!(
+        last.1,
+        "Service \"web\" has no healthy target to take this request.\n"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deploy_waits_for_new_targets_and_is_abandoned_when_they_never_pass() {
-    let (a, b) = (Backend::start("stable").await, Backend::start("canary").await);
+    let (a, b) = (
+        Backend::start("stable").await,
+        Backend::start("canary").await,
+    );
     let p = start_proxy().await;
     p.admin
         .put_service("web", &checked(spec(&[("v1", 100, &[&a])]), 50))
@@ -133,7 +149,11 @@ async fn a_refusing_target_is_skipped_and_idempotent_requests_retried() {
     let client = http_client();
     let counts = tally(&client, &p.url, 30).await;
     assert_eq!(counts.get("alive"), Some(&30), "{counts:?}");
-    let m = p.admin.metrics("web", Duration::from_secs(30)).await.unwrap();
+    let m = p
+        .admin
+        .metrics("web", Duration::from_secs(30))
+        .await
+        .unwrap();
     assert!(m.versions[0].connect_failures >= 1);
     assert_eq!(m.versions[0].cumulative.errors, 0, "{m:?}");
     let status = p.admin.service("web").await.unwrap();
@@ -149,7 +169,10 @@ async fn a_refusing_target_is_skipped_and_idempotent_requests_retried() {
     assert_eq!(status, 502);
     assert_eq!(
         body,
-        format!("Could not connect to target {} of service \"web\" version \"v1\".\n", dead.addr)
+        format!(
+            "Could not connect to target {} of service \"web\" version \"v1\".\n",
+            dead.addr
+        )
     );
 }
 
@@ -167,7 +190,9 @@ async fn a_request_with_a_body_is_not_retried() {
     let client = http_client();
     // The round-robin starts at the dead target.
     let req = http::Request::post(format!("{}/upload", p.url))
-        .body(http_body_util::Full::new(bytes::Bytes::from_static(b"payload")))
+        .body(http_body_util::Full::new(bytes::Bytes::from_static(
+            b"payload",
+        )))
         .unwrap();
     let resp = client.request(req).await.unwrap();
     assert_eq!(resp.status(), 502);

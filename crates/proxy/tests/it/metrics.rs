@@ -7,7 +7,10 @@ use crate::support::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_version_shows_its_error_rate() {
-    let (a, b) = (Backend::start("stable").await, Backend::start("canary").await);
+    let (a, b) = (
+        Backend::start("stable").await,
+        Backend::start("canary").await,
+    );
     b.fail_percent.store(20, Ordering::SeqCst);
     let p = start_proxy().await;
     p.admin
@@ -18,7 +21,11 @@ async fn a_failing_version_shows_its_error_rate() {
     let counts = tally(&client, &p.url, 1000).await;
     assert_eq!(counts.get("500"), Some(&100), "{counts:?}");
 
-    let m = p.admin.metrics("web", Duration::from_secs(30)).await.unwrap();
+    let m = p
+        .admin
+        .metrics("web", Duration::from_secs(30))
+        .await
+        .unwrap();
     assert_eq!(m.window_seconds, 30);
     let (v1, v2) = (&m.versions[0], &m.versions[1]);
     assert_eq!((v1.version.as_str(), v2.version.as_str()), ("v1", "v2"));
@@ -44,7 +51,14 @@ async fn a_failing_version_shows_its_error_rate() {
     }
 
     // Metrics survive a weight change (the analysis keeps reading the same series).
-    p.admin.set_weights("web", &weights(&[("v1", 90), ("v2", 10)])).await.unwrap();
-    let m = p.admin.metrics("web", Duration::from_secs(5)).await.unwrap();
+    p.admin
+        .set_weights("web", &weights(&[("v1", 90), ("v2", 10)]))
+        .await
+        .unwrap();
+    let m = p
+        .admin
+        .metrics("web", Duration::from_secs(5))
+        .await
+        .unwrap();
     assert_eq!(m.versions[1].cumulative.requests, 500);
 }

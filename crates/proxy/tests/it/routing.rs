@@ -29,10 +29,16 @@ async fn weights_split_requests_across_versions_and_targets() {
     // Smooth weighted round-robin is exact over every 100 requests; allow 2% anyway.
     assert!((780..=820).contains(&stable), "{counts:?}");
     // Round-robin within the version.
-    let (n1, n2) = (a1.served.load(Ordering::SeqCst), a2.served.load(Ordering::SeqCst));
+    let (n1, n2) = (
+        a1.served.load(Ordering::SeqCst),
+        a2.served.load(Ordering::SeqCst),
+    );
     assert!(n1.abs_diff(n2) <= 2, "{n1} vs {n2}");
 
-    p.admin.set_weights("web", &weights(&[("v1", 5), ("v2", 95)])).await.unwrap();
+    p.admin
+        .set_weights("web", &weights(&[("v1", 5), ("v2", 95)]))
+        .await
+        .unwrap();
     let counts = tally(&client, &p.url, 200).await;
     assert_eq!(counts.get("canary"), Some(&190), "{counts:?}");
 }
@@ -66,7 +72,10 @@ async fn hosts_route_to_services_and_unknown_hosts_get_404() {
     let resp = client.request(req).await.unwrap();
     assert_eq!(resp.status(), 404);
     let body = resp.into_body().collect().await.unwrap().to_bytes();
-    assert_eq!(body, "No service is configured for host \"nobody.example\".\n");
+    assert_eq!(
+        body,
+        "No service is configured for host \"nobody.example\".\n"
+    );
     // A second service claiming a taken host is refused.
     let mut sc = spec(&[("v1", 100, &[&b])]);
     sc.default = false;
@@ -79,7 +88,10 @@ async fn hosts_route_to_services_and_unknown_hosts_get_404() {
 async fn forwarded_headers_are_set_and_hop_by_hop_headers_dropped() {
     let a = Backend::start("v1").await;
     let p = start_proxy().await;
-    p.admin.put_service("web", &spec(&[("v1", 100, &[&a])])).await.unwrap();
+    p.admin
+        .put_service("web", &spec(&[("v1", 100, &[&a])]))
+        .await
+        .unwrap();
     let req = Request::get(format!("{}/echo-headers", p.url))
         .header("host", "shop.example")
         .header("x-forwarded-for", "203.0.113.7")
@@ -110,12 +122,19 @@ async fn forwarded_headers_are_set_and_hop_by_hop_headers_dropped() {
 async fn bodies_stream_both_ways() {
     let a = Backend::start("v1").await;
     let p = start_proxy().await;
-    p.admin.put_service("web", &spec(&[("v1", 100, &[&a])])).await.unwrap();
+    p.admin
+        .put_service("web", &spec(&[("v1", 100, &[&a])]))
+        .await
+        .unwrap();
     let client = http_client();
 
     // Download: the first chunk reaches the client while the backend still holds the second.
     let resp = client
-        .request(Request::get(format!("{}/stream", p.url)).body(Full::new(Bytes::new())).unwrap())
+        .request(
+            Request::get(format!("{}/stream", p.url))
+                .body(Full::new(Bytes::new()))
+                .unwrap(),
+        )
         .await
         .unwrap();
     let mut body = resp.into_body();
@@ -156,19 +175,29 @@ async fn bodies_stream_both_ways() {
 async fn http2_prior_knowledge_clients_are_served() {
     let a = Backend::start("v1").await;
     let p = start_proxy().await;
-    p.admin.put_service("web", &spec(&[("v1", 100, &[&a])])).await.unwrap();
+    p.admin
+        .put_service("web", &spec(&[("v1", 100, &[&a])]))
+        .await
+        .unwrap();
     let h2 = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
         .http2_only(true)
         .build_http::<Full<Bytes>>();
     let resp = h2
-        .request(Request::get(format!("{}/echo-headers", p.url)).body(Full::new(Bytes::new())).unwrap())
+        .request(
+            Request::get(format!("{}/echo-headers", p.url))
+                .body(Full::new(Bytes::new()))
+                .unwrap(),
+        )
         .await
         .unwrap();
     assert_eq!(resp.version(), http::Version::HTTP_2);
     let body = resp.into_body().collect().await.unwrap().to_bytes();
     let body = String::from_utf8_lossy(&body);
     // The target speaks HTTP/1.1 and gets a Host header built from :authority.
-    assert!(body.contains(&format!("host: {}", p.proxy.listen_addr())), "{body}");
+    assert!(
+        body.contains(&format!("host: {}", p.proxy.listen_addr())),
+        "{body}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -188,7 +217,10 @@ async fn a_slow_target_gets_a_504_after_the_response_timeout() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sticky_cookie_keeps_a_client_on_its_version() {
-    let (a, b) = (Backend::start("stable").await, Backend::start("canary").await);
+    let (a, b) = (
+        Backend::start("stable").await,
+        Backend::start("canary").await,
+    );
     let p = start_proxy().await;
     let mut s = spec(&[("v1", 50, &[&a]), ("v2", 50, &[&b])]);
     s.sticky_cookie = Some("weir_version".into());

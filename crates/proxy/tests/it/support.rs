@@ -87,7 +87,10 @@ async fn accept_loop(listener: TcpListener, b: Arc<Backend>, mut stopped: watch:
     }
 }
 
-async fn answer(b: Arc<Backend>, req: Request<Incoming>) -> Result<Response<BoxedBody>, Infallible> {
+async fn answer(
+    b: Arc<Backend>,
+    req: Request<Incoming>,
+) -> Result<Response<BoxedBody>, Infallible> {
     let path = req.uri().path().to_string();
     if path == "/health" {
         let ok = b.healthy.load(Ordering::SeqCst);

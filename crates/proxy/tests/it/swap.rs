@@ -41,9 +41,17 @@ async fn swapping_targets_under_load_fails_no_request_and_drains_the_old_ones() 
     tokio::time::sleep(Duration::from_millis(300)).await;
     let result = load.finish().await;
 
-    assert!(result.failures.is_empty(), "{} failed: {:?}", result.failures.len(), &result.failures[..result.failures.len().min(5)]);
+    assert!(
+        result.failures.is_empty(),
+        "{} failed: {:?}",
+        result.failures.len(),
+        &result.failures[..result.failures.len().min(5)]
+    );
     for name in ["old", "new", "newer"] {
-        assert!(result.by_body.get(name).copied().unwrap_or(0) > 0, "{name} got no traffic: {result:?}");
+        assert!(
+            result.by_body.get(name).copied().unwrap_or(0) > 0,
+            "{name} got no traffic: {result:?}"
+        );
     }
     assert!(result.ok > 500, "{result:?}");
     // Drained targets get nothing more, and the proxy closes its idle connections to them.
@@ -72,7 +80,10 @@ async fn changing_weights_under_load_fails_no_request() {
     let b = Backend::start("canary").await;
     let p = start_proxy().await;
     p.admin
-        .put_service("web", &checked(spec(&[("v1", 100, &[&a]), ("v2", 0, &[&b])]), 50))
+        .put_service(
+            "web",
+            &checked(spec(&[("v1", 100, &[&a]), ("v2", 0, &[&b])]), 50),
+        )
         .await
         .unwrap();
     let load = Load::start(&p.url, CLIENTS);
@@ -87,7 +98,11 @@ async fn changing_weights_under_load_fails_no_request() {
     let before = a.served.load(Ordering::SeqCst);
     tokio::time::sleep(Duration::from_millis(200)).await;
     let result = load.finish().await;
-    assert!(result.failures.is_empty(), "{:?}", &result.failures[..result.failures.len().min(5)]);
+    assert!(
+        result.failures.is_empty(),
+        "{:?}",
+        &result.failures[..result.failures.len().min(5)]
+    );
     assert!(result.ok > 500, "{result:?}");
     assert!(a.served.load(Ordering::SeqCst) - before <= CLIENTS as u64);
     assert!(result.by_body["stable"] > 0 && result.by_body["canary"] > 0);

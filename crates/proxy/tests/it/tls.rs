@@ -17,8 +17,25 @@ use crate::support::*;
 fn make_cert(dir: &Path) -> Option<proxy::TlsFiles> {
     let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
     let out = Command::new("openssl")
-        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1"])
-        .args(["-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-addext", "basicConstraints=critical,CA:FALSE"])
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-days",
+            "1",
+        ])
+        .args([
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=DNS:localhost,IP:127.0.0.1",
+            "-addext",
+            "basicConstraints=critical,CA:FALSE",
+        ])
         .arg("-keyout")
         .arg(&key)
         .arg("-out")
@@ -40,7 +57,10 @@ async fn tls_round_trip() {
     };
     let a = Backend::start("secure").await;
     let p = start_proxy_with(dir, Some(files.clone())).await;
-    p.admin.put_service("web", &spec(&[("v1", 100, &[&a])])).await.unwrap();
+    p.admin
+        .put_service("web", &spec(&[("v1", 100, &[&a])]))
+        .await
+        .unwrap();
 
     let mut roots = rustls::RootCertStore::empty();
     for c in CertificateDer::pem_file_iter(&files.cert).unwrap() {
@@ -53,12 +73,16 @@ async fn tls_round_trip() {
         .with_root_certificates(roots)
         .with_no_client_auth();
     let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
-    let tcp = tokio::net::TcpStream::connect(p.proxy.listen_addr()).await.unwrap();
+    let tcp = tokio::net::TcpStream::connect(p.proxy.listen_addr())
+        .await
+        .unwrap();
     let tls = connector
         .connect(ServerName::try_from("localhost").unwrap(), tcp)
         .await
         .unwrap();
-    let (mut send, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls)).await.unwrap();
+    let (mut send, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
+        .await
+        .unwrap();
     tokio::spawn(conn);
     let resp = send
         .send_request(
@@ -72,7 +96,10 @@ async fn tls_round_trip() {
     assert_eq!(resp.status(), 200);
     let body = resp.into_body().collect().await.unwrap().to_bytes();
     let body = String::from_utf8_lossy(&body);
-    assert!(body.lines().any(|l| l == "x-forwarded-proto: https"), "{body}");
+    assert!(
+        body.lines().any(|l| l == "x-forwarded-proto: https"),
+        "{body}"
+    );
 
     // Plain HTTP on the TLS port gets nothing served.
     let plain = get(&http_client(), &p.url).await;
@@ -99,5 +126,11 @@ async fn unusable_tls_files_are_reported() {
     .err()
     .unwrap();
     let msg = err.to_string();
-    assert!(msg.starts_with(&format!("TLS: reading certificates from {}", missing.display())), "{msg}");
+    assert!(
+        msg.starts_with(&format!(
+            "TLS: reading certificates from {}",
+            missing.display()
+        )),
+        "{msg}"
+    );
 }
