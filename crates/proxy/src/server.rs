@@ -22,7 +22,7 @@ use crate::forward::{self, Peer};
 use crate::{admin, tls};
 
 /// How `weir proxy` runs.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Config {
     pub listen: SocketAddr,
     pub admin_listen: SocketAddr,
@@ -34,6 +34,20 @@ pub struct Config {
     pub access_log: bool,
     /// How long shutdown waits for in-flight requests.
     pub shutdown_timeout: Duration,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("listen", &self.listen)
+            .field("admin_listen", &self.admin_listen)
+            .field("token", &"<redacted>")
+            .field("state_file", &self.state_file)
+            .field("tls", &self.tls)
+            .field("access_log", &self.access_log)
+            .field("shutdown_timeout", &self.shutdown_timeout)
+            .finish()
+    }
 }
 
 /// PEM files of the data plane's certificate chain and private key.
@@ -216,5 +230,23 @@ impl Conn {
         if let Err(e) = result {
             tracing::debug!(client = %self.addr, "connection: {e}");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_token_stays_out_of_debug_output() {
+        let c = super::Config {
+            listen: "127.0.0.1:1".parse().unwrap(),
+            admin_listen: "127.0.0.1:2".parse().unwrap(),
+            token: "s3cret-value".into(),
+            state_file: None,
+            tls: None,
+            access_log: false,
+            shutdown_timeout: std::time::Duration::from_secs(1),
+        };
+        let text = format!("{c:?}");
+        assert!(!text.contains("s3cret-value") && text.contains("<redacted>"), "{text}");
     }
 }
