@@ -168,6 +168,22 @@ impl Ctx {
                     );
                     return self.fail(StatusCode::BAD_GATEWAY, msg, &target);
                 }
+                Ok(Err(e)) if retryable && attempts == 1 && closed_before_answer(&e) => {
+                    // A kept-alive connection the target closed as the request went out (an
+                    // idle timeout shorter than the pool's), or a target that died before
+                    // answering: an idempotent body-less request can safely go out again.
+                    target.end();
+                    let v = &self.service.versions[self.version];
+                    if let Some(next) = v.pick_target(None) {
+                        target = next;
+                        continue;
+                    }
+                    let msg = format!(
+                        "Target {} of service {:?} closed the connection without answering.\n",
+                        target.addr, self.service.name
+                    );
+                    return self.fail(StatusCode::BAD_GATEWAY, msg, &target);
+                }
                 Ok(Err(e)) => {
                     target.end();
                     tracing::warn!(service = %self.service.name, target = %target.addr, error = %error_chain(&e), "target failed the request");
@@ -393,6 +409,13 @@ fn strip_hop_by_hop(h: &mut HeaderMap) {
     }
     // Upgrades (WebSocket) are not proxied; a leftover Upgrade header would mislead the target.
     h.remove(header::UPGRADE);
+}
+
+/// The target closed the connection before any part of an answer arrived.
+fn closed_before_answer(e: &hyper_util::client::legacy::Error) -> bool {
+    std::error::Error::source(e)
+        .and_then(|s| s.downcast_ref::<hyper::Error>())
+        .is_some_and(|h| h.is_incomplete_message() || h.is_canceled())
 }
 
 fn is_idempotent(m: &Method) -> bool {

@@ -247,6 +247,9 @@ mod tests {
             shutdown_timeout: std::time::Duration::from_secs(1),
         };
         let text = format!("{c:?}");
-        assert!(!text.contains("s3cret-value") && text.contains("<redacted>"), "{text}");
+        assert!(
+            !text.contains("s3cret-value") && text.contains("<redacted>"),
+            "{text}"
+        );
     }
 }

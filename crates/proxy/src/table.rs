@@ -102,14 +102,25 @@ impl ServiceRt {
                 }
             }
         }
-        let weights = self.effective();
+        // On the stack for the usual handful of versions: this runs for every request.
+        let mut buf = [0u32; 8];
+        let heap;
+        let weights: &[u32] = if self.versions.len() <= buf.len() {
+            for (w, v) in buf.iter_mut().zip(&self.versions) {
+                *w = if v.has_available() { v.weight } else { 0 };
+            }
+            &buf[..self.versions.len()]
+        } else {
+            heap = self.effective();
+            &heap
+        };
         // A target can fail between the availability check and the pick; try the next choice.
         for _ in 0..self.versions.len() {
             let i = self
                 .swrr
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
-                .pick(&weights)?;
+                .pick(weights)?;
             if let Some(target) = self.versions[i].pick_target(None) {
                 return Some(Pick { version: i, target });
             }

@@ -60,7 +60,9 @@ impl Target {
         connector.set_connect_timeout(Some(connect_timeout));
         let client = Client::builder(TokioExecutor::new())
             .pool_timer(TokioTimer::new())
-            .pool_idle_timeout(Duration::from_secs(60))
+            // Below common server keep-alive timeouts (Node's 5s), so the pool rarely hands out
+            // a connection the target is closing.
+            .pool_idle_timeout(Duration::from_secs(4))
             .build(connector);
         let target = Arc::new(Target {
             service: service.to_string(),

@@ -198,3 +198,41 @@ async fn a_request_with_a_body_is_not_retried() {
     assert_eq!(resp.status(), 502);
     assert_eq!(a.served.load(Ordering::SeqCst), 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_closed_without_an_answer_is_retried_for_idempotent_requests_only() {
+    let a = Backend::start("alive").await;
+    let p = start_proxy().await;
+    p.admin
+        .put_service("web", &spec(&[("v1", 100, &[&a])]))
+        .await
+        .unwrap();
+    let client = http_client();
+    a.drop_next.store(1, Ordering::SeqCst);
+    assert_eq!(
+        get(&client, &p.url).await.unwrap(),
+        (200, "alive".to_string())
+    );
+    assert_eq!(a.drop_next.load(Ordering::SeqCst), 0);
+
+    a.drop_next.store(1, Ordering::SeqCst);
+    let req = http::Request::post(format!("{}/upload", p.url))
+        .body(http_body_util::Full::new(bytes::Bytes::from_static(
+            b"payload",
+        )))
+        .unwrap();
+    let resp = client.request(req).await.unwrap();
+    assert_eq!(resp.status(), 502);
+    let m = p
+        .admin
+        .metrics("web", Duration::from_secs(30))
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            m.versions[0].cumulative.requests,
+            m.versions[0].cumulative.errors
+        ),
+        (2, 1)
+    );
+}

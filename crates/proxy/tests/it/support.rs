@@ -33,6 +33,8 @@ pub struct Backend {
     /// Extra time before answering, in milliseconds.
     pub delay_ms: AtomicU64,
     pub served: AtomicU64,
+    /// The next this-many ordinary requests get their connection closed without an answer.
+    pub drop_next: AtomicU32,
     pub open_connections: AtomicUsize,
     /// Released by tests that check streaming: `/stream` waits for it between two chunks.
     pub release: Notify,
@@ -50,6 +52,7 @@ impl Backend {
             fail_percent: AtomicU32::new(0),
             delay_ms: AtomicU64::new(0),
             served: AtomicU64::new(0),
+            drop_next: AtomicU32::new(0),
             open_connections: AtomicUsize::new(0),
             release: Notify::new(),
             stop,
@@ -90,12 +93,20 @@ async fn accept_loop(listener: TcpListener, b: Arc<Backend>, mut stopped: watch:
 async fn answer(
     b: Arc<Backend>,
     req: Request<Incoming>,
-) -> Result<Response<BoxedBody>, Infallible> {
+) -> Result<Response<BoxedBody>, std::io::Error> {
     let path = req.uri().path().to_string();
     if path == "/health" {
         let ok = b.healthy.load(Ordering::SeqCst);
         let status = if ok { 200 } else { 503 };
         return Ok(text(status, if ok { "up" } else { "down" }));
+    }
+    let dropping = b
+        .drop_next
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+        .is_ok();
+    if dropping {
+        // hyper closes the connection when the service fails.
+        return Err(std::io::Error::other("dropped on purpose"));
     }
     let n = b.served.fetch_add(1, Ordering::SeqCst);
     let delay = b.delay_ms.load(Ordering::SeqCst);
