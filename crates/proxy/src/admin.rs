@@ -225,8 +225,10 @@ fn change_error(e: ChangeError) -> Response {
         ChangeError::Unhealthy { .. } => StatusCode::GATEWAY_TIMEOUT,
         ChangeError::Persist(_) => StatusCode::INTERNAL_SERVER_ERROR,
     };
-    if status.is_server_error() {
-        tracing::error!("{e}");
+    match status {
+        StatusCode::INTERNAL_SERVER_ERROR => tracing::error!("{e}"),
+        StatusCode::GATEWAY_TIMEOUT => tracing::warn!("{e}"),
+        _ => {}
     }
     error(status, e.to_string())
 }

@@ -19,7 +19,7 @@ use hyper::body::Incoming;
 use crate::control::Shared;
 use crate::metrics::VersionMetrics;
 use crate::table::ServiceRt;
-use crate::target::{Target, UpBody};
+use crate::target::{InFlight, Target, UpBody};
 
 /// What the proxy answers with: the target's streamed body, or its own short message.
 pub type ProxyBody = Either<Tracked, Full<Bytes>>;
@@ -146,13 +146,13 @@ impl Ctx {
         let mut attempts = 0;
         loop {
             attempts += 1;
-            target.begin();
+            let flight = InFlight::new(target.clone());
             let up = build(&parts.method, &parts.uri, &headers, &target, body.take());
             let result = tokio::time::timeout(timeout, target.client.request(up)).await;
             match result {
-                Ok(Ok(resp)) => return self.respond(resp, target, set_cookie),
+                Ok(Ok(resp)) => return self.respond(resp, flight, set_cookie),
                 Ok(Err(e)) if e.is_connect() => {
-                    target.end();
+                    drop(flight);
                     target.connect_failed();
                     let v = &self.service.versions[self.version];
                     v.metrics.connect_failure();
@@ -172,7 +172,7 @@ impl Ctx {
                     // A kept-alive connection the target closed as the request went out (an
                     // idle timeout shorter than the pool's), or a target that died before
                     // answering: an idempotent body-less request can safely go out again.
-                    target.end();
+                    drop(flight);
                     let v = &self.service.versions[self.version];
                     if let Some(next) = v.pick_target(None) {
                         target = next;
@@ -185,7 +185,7 @@ impl Ctx {
                     return self.fail(StatusCode::BAD_GATEWAY, msg, &target);
                 }
                 Ok(Err(e)) => {
-                    target.end();
+                    drop(flight);
                     tracing::warn!(service = %self.service.name, target = %target.addr, error = %error_chain(&e), "target failed the request");
                     let msg = format!(
                         "Target {} of service {:?} failed to answer: {}.\n",
@@ -196,7 +196,7 @@ impl Ctx {
                     return self.fail(StatusCode::BAD_GATEWAY, msg, &target);
                 }
                 Err(_) => {
-                    target.end();
+                    drop(flight);
                     let msg = format!(
                         "Target {} of service {:?} did not answer within {:?}.\n",
                         target.addr, self.service.name, timeout
@@ -210,7 +210,7 @@ impl Ctx {
     fn respond(
         self,
         resp: Response<Incoming>,
-        target: Arc<Target>,
+        flight: InFlight,
         set_cookie: Option<String>,
     ) -> Response<ProxyBody> {
         let (mut parts, body) = resp.into_parts();
@@ -221,7 +221,7 @@ impl Ctx {
         let status = parts.status.as_u16();
         let metrics = self.service.versions[self.version].metrics.clone();
         let guard = Guard {
-            target,
+            flight,
             metrics,
             start: self.start,
             status,
@@ -257,7 +257,7 @@ impl Ctx {
 
 /// Counts a forwarded request as finished when its response body ends or is dropped.
 pub struct Guard {
-    target: Arc<Target>,
+    flight: InFlight,
     metrics: Arc<VersionMetrics>,
     start: Instant,
     status: u16,
@@ -267,7 +267,6 @@ pub struct Guard {
 
 impl Drop for Guard {
     fn drop(&mut self) {
-        self.target.end();
         self.metrics
             .record(self.status, self.start.elapsed(), self.error);
         if let Some((a, service, version)) = &self.access {
@@ -275,7 +274,7 @@ impl Drop for Guard {
                 a,
                 service,
                 *version,
-                &self.target.addr,
+                &self.flight.target().addr,
                 self.status,
                 self.start,
             );

@@ -119,14 +119,6 @@ impl Target {
         self.events.notify_waiters();
     }
 
-    pub fn begin(&self) {
-        self.in_flight.fetch_add(1, Ordering::Relaxed);
-    }
-
-    pub fn end(&self) {
-        self.in_flight.fetch_sub(1, Ordering::Relaxed);
-    }
-
     pub fn in_flight(&self) -> usize {
         self.in_flight.load(Ordering::Relaxed)
     }
@@ -204,6 +196,27 @@ impl Target {
             tokio::time::timeout(check.timeout, attempt).await,
             Ok(Some(true))
         )
+    }
+}
+
+/// A request in flight to a target, counted for as long as this lives: dropped with the
+/// response body, or with the request future when the client goes away first.
+pub struct InFlight(Arc<Target>);
+
+impl InFlight {
+    pub fn new(target: Arc<Target>) -> Self {
+        target.in_flight.fetch_add(1, Ordering::Relaxed);
+        InFlight(target)
+    }
+
+    pub fn target(&self) -> &Arc<Target> {
+        &self.0
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
     }
 }
 

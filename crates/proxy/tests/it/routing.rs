@@ -247,3 +247,30 @@ async fn sticky_cookie_keeps_a_client_on_its_version() {
         assert_eq!(resp.into_body().collect().await.unwrap().to_bytes(), first);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_goes_away_leaves_nothing_in_flight() {
+    let a = Backend::start("v1").await;
+    a.delay_ms.store(2000, Ordering::SeqCst);
+    let p = start_proxy().await;
+    p.admin
+        .put_service("web", &spec(&[("v1", 100, &[&a])]))
+        .await
+        .unwrap();
+    let in_flight =
+        || async { p.admin.service("web").await.unwrap().versions[0].targets[0].in_flight };
+    // The client gives up (its connection closes) while the target is still working.
+    let gave_up =
+        tokio::time::timeout(Duration::from_millis(300), get(&http_client(), &p.url)).await;
+    assert!(gave_up.is_err());
+    assert_eq!(a.served.load(Ordering::SeqCst), 1);
+    let mut left = in_flight().await;
+    for _ in 0..50 {
+        if left == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        left = in_flight().await;
+    }
+    assert_eq!(left, 0);
+}
