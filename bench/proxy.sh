@@ -52,6 +52,8 @@ wait_port() {
 
 UP=$(free_port); NG=$(free_port); WP=$(free_port); WA=$(free_port)
 mkdir -p "$WORK/www" "$WORK/up" "$WORK/ng"
+# nginx's workers run as nobody: they must be able to read the file.
+chmod 755 "$WORK" "$WORK/www"
 # A typical small API answer.
 head -c 512 /dev/zero | tr '\0' 'x' >"$WORK/www/index.html"
 
@@ -109,6 +111,11 @@ to_ms() {
 
 declare -A RPS P50 P99
 run() { # name port
+  if ! curl -sf -o /dev/null "http://127.0.0.1:$2/"; then
+    echo "$1 (port $2) does not answer 200:" >&2
+    curl -si "http://127.0.0.1:$2/" >&2 || true
+    exit 1
+  fi
   wrk -t"$THREADS" -c"$CONNS" -d2s "http://127.0.0.1:$2/" >/dev/null # warm-up
   local out
   out=$(wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" --latency "http://127.0.0.1:$2/")
