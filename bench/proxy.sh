@@ -6,13 +6,14 @@
 #   nginx    wrk → nginx (proxy_pass, keepalive upstream, 2 workers) → upstream
 #   weir     wrk → weir proxy (release build, 2 runtime threads) → upstream
 #
-# Usage: bench/proxy.sh [SECONDS] [CONNECTIONS]     (defaults: 10 s, 64 connections)
+# Usage: bench/proxy.sh [SECONDS] [CONNECTIONS] [ROUNDS]   (defaults: 5 s, 64 connections, 3 rounds)
 # WEIR_BIN=path/to/weir skips the release build. Installs nginx and wrk with apt when missing.
 # Every run is bounded (wrk -d) and talks to 127.0.0.1 only.
 set -euo pipefail
 
-DURATION=${1:-10}
+DURATION=${1:-5}
 CONNS=${2:-64}
+ROUNDS=${3:-3}
 THREADS=2
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 
@@ -28,6 +29,7 @@ if [[ -z "${WEIR_BIN:-}" ]]; then
   WEIR_BIN="$ROOT/target/release/weir"
 fi
 
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 WORK=$(mktemp -d)
 PIDS=()
 cleanup() {
@@ -110,33 +112,41 @@ to_ms() {
 }
 
 declare -A RPS P50 P99
-run() { # name port
-  if ! curl -sf -o /dev/null "http://127.0.0.1:$2/"; then
-    echo "$1 (port $2) does not answer 200:" >&2
-    curl -si "http://127.0.0.1:$2/" >&2 || true
-    exit 1
-  fi
-  wrk -t"$THREADS" -c"$CONNS" -d2s "http://127.0.0.1:$2/" >/dev/null # warm-up
+measure() { # name port
   local out
   out=$(wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" --latency "http://127.0.0.1:$2/")
   if grep -q "Non-2xx\|Socket errors" <<<"$out"; then
     echo "$1: errors during the run:" >&2
     echo "$out" >&2
   fi
-  RPS[$1]=$(awk '/Requests\/sec/ {printf "%.0f", $2}' <<<"$out")
-  P50[$1]=$(to_ms "$(awk '$1 == "50%" {print $2}' <<<"$out")")
-  P99[$1]=$(to_ms "$(awk '$1 == "99%" {print $2}' <<<"$out")")
+  RPS[$1]+="$(awk '/Requests\/sec/ {printf "%.0f", $2}' <<<"$out") "
+  P50[$1]+="$(to_ms "$(awk '$1 == "50%" {print $2}' <<<"$out")") "
+  P99[$1]+="$(to_ms "$(awk '$1 == "99%" {print $2}' <<<"$out")") "
 }
 
-run direct "$UP"
-run nginx "$NG"
-run weir "$WP"
+median() { tr ' ' '\n' <<<"$1" | grep . | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+TARGETS=(direct nginx weir)
+declare -A PORT=([direct]=$UP [nginx]=$NG [weir]=$WP)
+for t in "${TARGETS[@]}"; do
+  if ! curl -sf -o /dev/null "http://127.0.0.1:${PORT[$t]}/"; then
+    echo "$t (port ${PORT[$t]}) does not answer 200:" >&2
+    curl -si "http://127.0.0.1:${PORT[$t]}/" >&2 || true
+    exit 1
+  fi
+  wrk -t"$THREADS" -c"$CONNS" -d2s "http://127.0.0.1:${PORT[$t]}/" >/dev/null # warm-up
+done
+# Rounds interleave the targets, so a change in background load hits all of them alike.
+for round in $(seq "$ROUNDS"); do
+  for t in "${TARGETS[@]}"; do measure "$t" "${PORT[$t]}"; done
+done
 
 echo
-echo "wrk -t$THREADS -c$CONNS -d${DURATION}s, 512-byte static file, $(nproc) cores shared by wrk, upstream and proxy"
-printf "%-8s %12s %10s %10s\n" target "req/s" "p50 ms" "p99 ms"
-for t in direct nginx weir; do
-  printf "%-8s %12s %10s %10s\n" "$t" "${RPS[$t]}" "${P50[$t]}" "${P99[$t]}"
+echo "wrk -t$THREADS -c$CONNS -d${DURATION}s x $ROUNDS rounds (medians), 512-byte static file,"
+echo "$(nproc) cores shared by wrk, upstream and proxy; load average before: $LOAD_BEFORE"
+printf "%-8s %12s %10s %10s   %s\n" target "req/s" "p50 ms" "p99 ms" "req/s per round"
+for t in "${TARGETS[@]}"; do
+  printf "%-8s %12s %10s %10s   %s\n" "$t" "$(median "${RPS[$t]}")" "$(median "${P50[$t]}")" "$(median "${P99[$t]}")" "${RPS[$t]}"
 done
-awk -v n="${RPS[nginx]}" -v w="${RPS[weir]}" \
+awk -v n="$(median "${RPS[nginx]}")" -v w="$(median "${RPS[weir]}")" \
   'BEGIN { printf "nginx/weir throughput ratio: %.2f (target: at most 1.50)\n", n / w }'
