@@ -35,6 +35,9 @@ pub struct ProxyArgs {
     /// How long shutdown waits for in-flight requests (e.g. 30s).
     #[arg(long = "shutdown-timeout", default_value = "30s")]
     shutdown_timeout: String,
+    /// Data-plane threads (0: one per core).
+    #[arg(long, default_value_t = 0)]
+    workers: usize,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]
@@ -85,8 +88,11 @@ fn serve(a: ProxyArgs) -> anyhow::Result<()> {
             .map(|(cert, key)| proxy::TlsFiles { cert, key }),
         access_log: a.access_log,
         shutdown_timeout,
+        workers: a.workers,
     };
-    let rt = tokio::runtime::Builder::new_multi_thread()
+    // The data plane has its own threads; this runtime runs the acceptor, the admin API and
+    // the health checks.
+    let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     rt.block_on(async move {

@@ -27,12 +27,18 @@ pub struct Shared {
     health_events: Arc<Notify>,
     draining: Arc<Mutex<Vec<Arc<Target>>>>,
     pub access_log: bool,
+    /// Data-plane worker threads: each target keeps a connection pool per worker.
+    workers: usize,
 }
 
 impl Shared {
     /// A proxy serving the services in `state_file` (if it exists). Targets with a health check
     /// start pending: after a restart they take traffic once they pass again.
-    pub fn load(state_file: Option<PathBuf>, access_log: bool) -> Result<Self, StateFileError> {
+    pub fn load(
+        state_file: Option<PathBuf>,
+        access_log: bool,
+        workers: usize,
+    ) -> Result<Self, StateFileError> {
         let specs = match &state_file {
             Some(p) => state_file::load(p)?,
             None => BTreeMap::new(),
@@ -44,6 +50,7 @@ impl Shared {
             health_events: Arc::new(Notify::new()),
             draining: Default::default(),
             access_log,
+            workers,
         };
         let services = specs
             .into_iter()
@@ -213,6 +220,7 @@ impl Shared {
                                     spec.timeouts.connect,
                                     spec.health_check.as_ref(),
                                     self.health_events.clone(),
+                                    self.workers,
                                 );
                                 fresh.push(t.clone());
                                 t

@@ -91,4 +91,6 @@ pub enum ProxyError {
     Tls(String),
     #[error("the admin token is empty")]
     EmptyToken,
+    #[error("starting the data-plane threads: {0}")]
+    Spawn(std::io::Error),
 }

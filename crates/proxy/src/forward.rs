@@ -29,6 +29,8 @@ pub type ProxyBody = Either<Tracked, Full<Bytes>>;
 pub struct Peer {
     pub addr: SocketAddr,
     pub tls: bool,
+    /// The data-plane worker thread serving the connection (selects the connection pool).
+    pub worker: usize,
 }
 
 static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
@@ -148,7 +150,7 @@ impl Ctx {
             attempts += 1;
             let flight = InFlight::new(target.clone());
             let up = build(&parts.method, &parts.uri, &headers, &target, body.take());
-            let result = tokio::time::timeout(timeout, target.client.request(up)).await;
+            let result = tokio::time::timeout(timeout, target.client(peer.worker).request(up)).await;
             match result {
                 Ok(Ok(resp)) => return self.respond(resp, flight, set_cookie),
                 Ok(Err(e)) if e.is_connect() => {
@@ -479,6 +481,7 @@ mod tests {
         let peer = Peer {
             addr: "127.0.0.9:5000".parse().unwrap(),
             tls: true,
+            worker: 0,
         };
         let out = upstream_headers(&h, Some("app.example"), peer);
         for gone in ["connection", "x-secret", "keep-alive", "transfer-encoding"] {

@@ -1,6 +1,11 @@
 //! Listeners: the data plane (HTTP/1.1 and h2c, or TLS with ALPN) and the admin API, both
 //! stopped gracefully: stop accepting, let in-flight requests finish, close idle keep-alive
 //! connections.
+//!
+//! The data plane runs thread-per-core, like nginx's workers: one acceptor hands each new
+//! connection to a worker thread with its own single-threaded runtime, and everything about that
+//! connection (the client side, the target connections from the worker's pools) stays on that
+//! thread. A work-stealing runtime spent most of its time waking threads for one another.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -12,7 +17,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 
@@ -34,6 +39,8 @@ pub struct Config {
     pub access_log: bool,
     /// How long shutdown waits for in-flight requests.
     pub shutdown_timeout: Duration,
+    /// Data-plane worker threads; 0 means one per core.
+    pub workers: usize,
 }
 
 impl std::fmt::Debug for Config {
@@ -46,6 +53,7 @@ impl std::fmt::Debug for Config {
             .field("tls", &self.tls)
             .field("access_log", &self.access_log)
             .field("shutdown_timeout", &self.shutdown_timeout)
+            .field("workers", &self.workers)
             .finish()
     }
 }
@@ -64,6 +72,7 @@ pub struct Proxy {
     admin: SocketAddr,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
+    workers: Vec<oneshot::Receiver<()>>,
 }
 
 impl Proxy {
@@ -76,7 +85,15 @@ impl Proxy {
             Some(files) => Some(TlsAcceptor::from(Arc::new(tls::server_config(files)?))),
             None => None,
         };
-        let shared = Arc::new(Shared::load(config.state_file.clone(), config.access_log)?);
+        let workers = match config.workers {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        };
+        let shared = Arc::new(Shared::load(
+            config.state_file.clone(),
+            config.access_log,
+            workers,
+        )?);
         let bind = |addr| async move {
             TcpListener::bind(addr)
                 .await
@@ -96,8 +113,30 @@ impl Proxy {
         let grace = config.shutdown_timeout;
         let router = admin::router(shared.clone(), &config.token);
         let mut admin_stop = stopped.clone();
+        let mut handoff = Vec::with_capacity(workers);
+        let mut done = Vec::with_capacity(workers);
+        for index in 0..workers {
+            let (tx, incoming) = mpsc::unbounded_channel();
+            let (finished, finished_rx) = oneshot::channel();
+            let worker = Worker {
+                index,
+                shared: shared.clone(),
+                tls: acceptor.clone(),
+                incoming,
+                grace,
+            };
+            std::thread::Builder::new()
+                .name(format!("weir-proxy-{index}"))
+                .spawn(move || {
+                    worker.run();
+                    let _ = finished.send(());
+                })
+                .map_err(ProxyError::Spawn)?;
+            handoff.push(tx);
+            done.push(finished_rx);
+        }
         let tasks = vec![
-            tokio::spawn(serve_data(data, shared.clone(), acceptor, stopped, grace)),
+            tokio::spawn(accept(data, handoff, stopped)),
             tokio::spawn(async move {
                 let serve = axum::serve(admin, router).with_graceful_shutdown(async move {
                     let _ = admin_stop.wait_for(|s| *s).await;
@@ -114,6 +153,7 @@ impl Proxy {
             admin: admin_addr,
             stop,
             tasks,
+            workers: done,
         })
     }
 
@@ -138,32 +178,32 @@ impl Proxy {
         for t in self.tasks {
             let _ = t.await;
         }
+        for w in self.workers {
+            let _ = w.await;
+        }
         tracing::info!("weir proxy stopped");
     }
 }
 
-async fn serve_data(
+/// Accepts connections and deals them out to the workers in turn.
+async fn accept(
     listener: TcpListener,
-    shared: Arc<Shared>,
-    tls: Option<TlsAcceptor>,
+    workers: Vec<mpsc::UnboundedSender<(std::net::TcpStream, SocketAddr)>>,
     mut stop: watch::Receiver<bool>,
-    grace: Duration,
 ) {
-    let graceful = GracefulShutdown::new();
-    let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(Duration::from_secs(30));
-    builder.http2().timer(TokioTimer::new());
+    let mut next = 0;
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, addr)) => {
                     let _ = stream.set_nodelay(true);
-                    let watcher = graceful.watcher();
-                    let conn = Conn { builder: builder.clone(), shared: shared.clone(), tls: tls.clone(), addr };
-                    tokio::spawn(conn.serve(stream, watcher));
+                    match stream.into_std() {
+                        Ok(stream) => {
+                            let _ = workers[next].send((stream, addr));
+                            next = (next + 1) % workers.len();
+                        }
+                        Err(e) => tracing::warn!("accept: {e}"),
+                    }
                 }
                 Err(e) => {
                     // Out of file descriptors and the like: back off instead of spinning.
@@ -174,14 +214,61 @@ async fn serve_data(
             changed = stop.changed() => if changed.is_err() || *stop.borrow() { break },
         }
     }
-    drop(listener);
-    if tokio::time::timeout(grace, graceful.shutdown())
-        .await
-        .is_err()
-    {
-        tracing::warn!(
-            "shutdown timeout ({grace:?}) reached with requests still in flight; closing them"
-        );
+    // Dropping the listener and the hand-off channels tells the workers to wind down.
+}
+
+/// One data-plane thread.
+struct Worker {
+    index: usize,
+    shared: Arc<Shared>,
+    tls: Option<TlsAcceptor>,
+    incoming: mpsc::UnboundedReceiver<(std::net::TcpStream, SocketAddr)>,
+    grace: Duration,
+}
+
+impl Worker {
+    fn run(mut self) {
+        let rt = match tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(rt) => rt,
+            Err(e) => {
+                tracing::error!(worker = self.index, "cannot start a data-plane worker: {e}");
+                return;
+            }
+        };
+        rt.block_on(async move {
+            let graceful = GracefulShutdown::new();
+            let mut builder = auto::Builder::new(TokioExecutor::new());
+            builder
+                .http1()
+                .timer(TokioTimer::new())
+                .header_read_timeout(Duration::from_secs(30));
+            builder.http2().timer(TokioTimer::new());
+            while let Some((stream, addr)) = self.incoming.recv().await {
+                let Ok(stream) = TcpStream::from_std(stream) else {
+                    continue;
+                };
+                let conn = Conn {
+                    builder: builder.clone(),
+                    shared: self.shared.clone(),
+                    tls: self.tls.clone(),
+                    addr,
+                    worker: self.index,
+                };
+                tokio::spawn(conn.serve(stream, graceful.watcher()));
+            }
+            if tokio::time::timeout(self.grace, graceful.shutdown())
+                .await
+                .is_err()
+            {
+                tracing::warn!(
+                    "shutdown timeout ({:?}) reached with requests still in flight; closing them",
+                    self.grace
+                );
+            }
+        });
     }
 }
 
@@ -190,6 +277,7 @@ struct Conn {
     shared: Arc<Shared>,
     tls: Option<TlsAcceptor>,
     addr: SocketAddr,
+    worker: usize,
 }
 
 impl Conn {
@@ -197,6 +285,7 @@ impl Conn {
         let peer = Peer {
             addr: self.addr,
             tls: self.tls.is_some(),
+            worker: self.worker,
         };
         let shared = self.shared;
         let svc = service_fn(move |req| forward::handle(shared.clone(), req, peer));
@@ -245,6 +334,7 @@ mod tests {
             tls: None,
             access_log: false,
             shutdown_timeout: std::time::Duration::from_secs(1),
+            workers: 0,
         };
         let text = format!("{c:?}");
         assert!(

@@ -1,6 +1,8 @@
 //! A target (one `host:port` of one version): its health, its in-flight count and its own
-//! connection pool. Giving each target its own pool means that dropping a drained target closes
-//! exactly its idle keep-alive connections and nothing else.
+//! connection pools. Giving each target its own pools means that dropping a drained target closes
+//! exactly its idle keep-alive connections and nothing else. There is one pool per data-plane
+//! worker thread, so a request is sent on a connection driven by its own thread (no wake-ups
+//! across threads), and one for the health checks.
 
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
@@ -31,7 +33,8 @@ pub struct Target {
     pub addr: String,
     pub version: String,
     pub authority: Authority,
-    pub client: Client<HttpConnector, UpBody>,
+    clients: Vec<Client<HttpConnector, UpBody>>,
+    health_client: Client<HttpConnector, UpBody>,
     health: AtomicU8,
     passes: AtomicU32,
     fails: AtomicU32,
@@ -46,7 +49,8 @@ pub struct Target {
 }
 
 impl Target {
-    /// A target gated by `check` (pending until it passes) or, without one, healthy at once.
+    /// A target gated by `check` (pending until it passes) or, without one, healthy at once,
+    /// with a pool for each of `workers` data-plane threads.
     pub fn new(
         service: &str,
         addr: &str,
@@ -54,22 +58,26 @@ impl Target {
         connect_timeout: Duration,
         check: Option<&HealthCheck>,
         events: Arc<Notify>,
+        workers: usize,
     ) -> Arc<Target> {
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
-        connector.set_connect_timeout(Some(connect_timeout));
-        let client = Client::builder(TokioExecutor::new())
-            .pool_timer(TokioTimer::new())
-            // Below common server keep-alive timeouts (Node's 5s), so the pool rarely hands out
-            // a connection the target is closing.
-            .pool_idle_timeout(Duration::from_secs(4))
-            .build(connector);
+        let pool = || {
+            let mut connector = HttpConnector::new();
+            connector.set_nodelay(true);
+            connector.set_connect_timeout(Some(connect_timeout));
+            Client::builder(TokioExecutor::new())
+                .pool_timer(TokioTimer::new())
+                // Below common server keep-alive timeouts (Node's 5s), so the pool rarely hands
+                // out a connection the target is closing.
+                .pool_idle_timeout(Duration::from_secs(4))
+                .build(connector)
+        };
         let target = Arc::new(Target {
             service: service.to_string(),
             addr: addr.to_string(),
             version: version.to_string(),
             authority: addr.parse().expect("validated by ServiceSpec::validate"),
-            client,
+            clients: (0..workers.max(1)).map(|_| pool()).collect(),
+            health_client: pool(),
             health: AtomicU8::new(if check.is_some() { PENDING } else { HEALTHY }),
             passes: AtomicU32::new(0),
             fails: AtomicU32::new(0),
@@ -84,6 +92,11 @@ impl Target {
             tokio::spawn(check_loop(Arc::downgrade(&target), check.clone()));
         }
         target
+    }
+
+    /// The pool of data-plane worker `worker`.
+    pub fn client(&self, worker: usize) -> &Client<HttpConnector, UpBody> {
+        &self.clients[worker % self.clients.len()]
     }
 
     /// Whether the target takes new requests now.
@@ -187,7 +200,7 @@ impl Target {
             .body(Either::Right(Empty::new()));
         let Ok(req) = req else { return false };
         let attempt = async {
-            let resp = self.client.request(req).await.ok()?;
+            let resp = self.health_client.request(req).await.ok()?;
             let ok = resp.status().is_success() || resp.status().is_redirection();
             resp.into_body().collect().await.ok()?;
             Some(ok)
@@ -263,6 +276,7 @@ mod tests {
             Duration::from_secs(1),
             Some(&c),
             Default::default(),
+            1,
         );
         assert_eq!(t.health(), Health::Pending);
         t.observe(true, &c);
@@ -289,6 +303,7 @@ mod tests {
             Duration::from_secs(1),
             None,
             Default::default(),
+            1,
         );
         assert!(t.available());
         t.connect_failed();

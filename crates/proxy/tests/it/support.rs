@@ -200,6 +200,7 @@ pub async fn start_proxy_with(dir: tempfile::TempDir, tls: Option<proxy::TlsFile
         tls,
         access_log: false,
         shutdown_timeout: Duration::from_secs(10),
+        workers: 2,
     })
     .await
     .unwrap();

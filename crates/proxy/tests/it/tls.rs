@@ -121,6 +121,7 @@ async fn unusable_tls_files_are_reported() {
         }),
         access_log: false,
         shutdown_timeout: std::time::Duration::from_secs(1),
+        workers: 1,
     })
     .await
     .err()
