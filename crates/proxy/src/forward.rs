@@ -150,7 +150,8 @@ impl Ctx {
             attempts += 1;
             let flight = InFlight::new(target.clone());
             let up = build(&parts.method, &parts.uri, &headers, &target, body.take());
-            let result = tokio::time::timeout(timeout, target.client(peer.worker).request(up)).await;
+            let result =
+                tokio::time::timeout(timeout, target.client(peer.worker).request(up)).await;
             match result {
                 Ok(Ok(resp)) => return self.respond(resp, flight, set_cookie),
                 Ok(Err(e)) if e.is_connect() => {
