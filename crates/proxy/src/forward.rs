@@ -140,8 +140,8 @@ impl Ctx {
     ) -> Response<ProxyBody> {
         let (parts, body) = req.into_parts();
         let headers = upstream_headers(&parts.headers, host.as_deref(), peer);
-        // A retry is safe only when the target cannot have seen anything: an idempotent request
-        // without a body, whose connection was refused.
+        // Only an idempotent request without a body is retried, and only when the target
+        // refused the connection or closed it before any answer.
         let retryable = is_idempotent(&parts.method) && body.is_end_stream();
         let mut body = if retryable { None } else { Some(body) };
         let timeout = self.service.spec.timeouts.response;
