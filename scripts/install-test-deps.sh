@@ -8,3 +8,7 @@ fi
 if ! python3 -c 'import moto' >/dev/null 2>&1; then
   python3 -m pip install --quiet 'moto[server]==5.2.5'
 fi
+# The proxy's TLS test makes its certificate with the openssl command.
+if ! command -v openssl >/dev/null 2>&1; then
+  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q openssl
+fi

@@ -221,6 +221,8 @@ pub enum Command {
         #[arg(long, action = ArgAction::SetTrue)]
         force: bool,
     },
+    /// Run the traffic-splitting reverse proxy for canary rollouts.
+    Proxy(crate::proxy_cmd::ProxyArgs),
     /// Show the current weir version.
     Version {
         #[arg(long, action = ArgAction::SetTrue)]

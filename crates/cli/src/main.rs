@@ -2,6 +2,7 @@
 
 mod args;
 mod logging;
+mod proxy_cmd;
 mod run;
 mod state_cmds;
 mod ui;
@@ -138,6 +139,7 @@ fn main() -> ExitCode {
         Command::State { cmd } => state_cmds::state(cmd),
         Command::Workspace { cmd } => state_cmds::workspace(cmd),
         Command::ForceUnlock { lock_id, force } => state_cmds::force_unlock(&lock_id, force),
+        Command::Proxy(a) => proxy_cmd::run(a),
     };
     ExitCode::from(code)
 }
