@@ -10,3 +10,4 @@ mod metadata;
 mod scenarios;
 mod state;
 mod validate;
+mod workspace;
