@@ -28,7 +28,7 @@ mod store;
 
 pub use backend::{Backend, BackendError};
 pub use history::{History, JournalHeader, JournalWriter, NewVersion, PendingJournal};
-pub use local::LocalBackend;
+pub use local::{LocalBackend, TOMBSTONE};
 pub use lock::LockInfo;
 pub use migrate::Migrated;
 pub use sqlite::{SqliteHistory, DB_FILE_NAME, SCHEMA_VERSION, WEIR_DIR};

@@ -195,9 +195,29 @@ impl SqliteHistory {
         let sql = |e| map_sql(&db_path, e);
         let mut conn = Connection::open(&db_path).map_err(sql)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(sql)?;
-        // Read-only checks first, so a file we refuse is left exactly as it was.
-        let version: i64 =
-            retry_busy(|| conn.query_row("PRAGMA user_version", [], |r| r.get(0))).map_err(sql)?;
+        // Read-only checks first, so a file we refuse is left exactly as it was. Version and
+        // tables come from one snapshot: read apart, another process creating the schema in
+        // between would make a fresh database look like someone else's.
+        let snapshot = |conn: &Connection| -> Result<(i64, i64)> {
+            retry_busy(|| {
+                conn.query_row(
+                    "SELECT user_version, (SELECT count(*) FROM sqlite_master) FROM pragma_user_version()",
+                    [],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+            })
+            .map_err(sql)
+        };
+        let foreign = |(version, tables): (i64, i64)| -> Result<()> {
+            if version == 0 && tables > 0 {
+                return Err(StoreError::Corrupt {
+                    path: db_path.display().to_string(),
+                    detail: "the file is an SQLite database of something else".into(),
+                });
+            }
+            Ok(())
+        };
+        let (version, tables) = snapshot(&conn)?;
         if version > SCHEMA_VERSION {
             return Err(StoreError::NewerSchema {
                 path: db_path.display().to_string(),
@@ -205,6 +225,8 @@ impl SqliteHistory {
                 supported: SCHEMA_VERSION,
             });
         }
+        // Before switching to WAL, which rewrites the file header.
+        foreign((version, tables))?;
         // WAL + NORMAL: a commit is in the WAL (OS page cache) when it returns, so it survives
         // the process being killed; only an OS crash can lose the last commits, never corrupt.
         retry_busy(|| conn.pragma_update(None, "journal_mode", "WAL")).map_err(sql)?;
@@ -218,20 +240,10 @@ impl SqliteHistory {
             let tx = conn
                 .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
                 .map_err(sql)?;
-            let version: i64 = tx
-                .query_row("PRAGMA user_version", [], |r| r.get(0))
-                .map_err(sql)?;
-            let tables: i64 = tx
-                .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
-                .map_err(sql)?;
+            let (version, tables) = snapshot(&tx)?;
             match version {
-                0 if tables > 0 => {
-                    return Err(StoreError::Corrupt {
-                        path: db_path.display().to_string(),
-                        detail: "the file is an SQLite database of something else".into(),
-                    })
-                }
                 0 => {
+                    foreign((version, tables))?;
                     tx.execute_batch(&format!("{SCHEMA} PRAGMA user_version = {SCHEMA_VERSION};"))
                         .map_err(sql)?;
                 }
