@@ -17,7 +17,12 @@ fn main() {
     let store = StateStore::open_local(&dir, "1.11.4").expect("open");
     let info = LockInfo::new("OperationTypeApply", "1.11.4", "");
     store
-        .lock("default", &info, std::time::Duration::ZERO, &cancel::Cancel::new())
+        .lock(
+            "default",
+            &info,
+            std::time::Duration::ZERO,
+            &cancel::Cancel::new(),
+        )
         .expect("lock");
     let provider = "provider[\"registry.terraform.io/hashicorp/aws\"]";
     let addr = ResourceAddr::managed("aws_instance", "fleet");
@@ -52,7 +57,10 @@ fn main() {
     let v = j.finish().expect("finish").expect("a new version");
     let finish = t.elapsed();
     let t = Instant::now();
-    let cur = store.read_state("default").expect("current").expect("state");
+    let cur = store
+        .read_state("default")
+        .expect("current")
+        .expect("state");
     let load = t.elapsed();
     assert_eq!(cur.object_count(), n);
     // A second apply over the big state touching one instance: cost of begin (base snapshot) + finish.

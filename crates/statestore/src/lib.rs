@@ -259,6 +259,10 @@ pub enum LockError {
         reason: String,
         holder: Option<Box<LockInfo>>,
     },
+    /// The lock could not be taken for another reason (the state file cannot be opened for
+    /// writing, say). Renders as Terraform's lock failure does.
+    #[error("Error message: {reason}\n\n{LOCK_ERROR_HINT}")]
+    Unavailable { reason: String },
     #[error("lock ID {given:?} does not match existing lock ID {held:?}")]
     IdMismatch { given: String, held: String },
     /// Terraform's local backend message when the state is not locked by this process.

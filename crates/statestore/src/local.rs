@@ -233,6 +233,7 @@ fn go_errno_text(e: &std::io::Error) -> String {
     match e.kind() {
         std::io::ErrorKind::NotFound => "no such file or directory".into(),
         std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        std::io::ErrorKind::ReadOnlyFilesystem => "read-only file system".into(),
         _ => e.to_string(),
     }
 }
@@ -421,8 +422,20 @@ impl Backend for LocalBackend {
             .into());
         }
         let path = self.state_path(workspace);
+        // Terraform's words for a state file it cannot open or lock: "Error acquiring the
+        // state lock" with Go's error text.
+        let unavailable = |op: &str, e: std::io::Error| -> BackendError {
+            LockError::Unavailable {
+                reason: format!(
+                    "{op} {}: {}",
+                    self.relative_path(workspace).display(),
+                    go_errno_text(&e)
+                ),
+            }
+            .into()
+        };
         if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| io("failed to create", parent, e))?;
+            std::fs::create_dir_all(parent).map_err(|e| unavailable("mkdir", e))?;
         }
         // The path may be replaced between open and lock (a writer renames a new file in):
         // then the lock is on a dead inode, so start over.
@@ -435,8 +448,8 @@ impl Backend for LocalBackend {
                 .truncate(false)
                 .mode(0o666)
                 .open(&path)
-                .map_err(|e| io("failed to open", &path, e))?;
-            if !oslock::try_lock(&file).map_err(|e| io("failed to lock", &path, e))? {
+                .map_err(|e| unavailable("open", e))?;
+            if !oslock::try_lock(&file).map_err(|e| unavailable("lock", e))? {
                 let (holder, why) = self.holder_after_contention(workspace);
                 let mut reason = "resource temporarily unavailable".to_owned();
                 if let Some(why) = why {

@@ -190,6 +190,67 @@ impl SqliteHistory {
         backend: &dyn Backend,
         terraform_version: &str,
     ) -> Result<(SqliteHistory, Option<Migrated>)> {
+        match SqliteHistory::open_writable(weir_dir, stack, backend, terraform_version) {
+            Err(StoreError::Database { .. }) if weir_dir.join(DB_FILE_NAME).is_file() => {
+                // A directory the user may read but not write: history can still be listed
+                // (and rolled back from elsewhere); recording fails, and reading commands skip it.
+                SqliteHistory::open_read_only(weir_dir, stack).map(|h| (h, None))
+            }
+            other => other,
+        }
+    }
+
+    fn open_read_only(weir_dir: &Path, stack: &str) -> Result<SqliteHistory> {
+        use rusqlite::OpenFlags;
+        let db_path = weir_dir.join(DB_FILE_NAME);
+        let sql = |e| map_sql(&db_path, e);
+        let version_of =
+            |conn: &Connection| conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0));
+        let conn =
+            Connection::open_with_flags(&db_path, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(sql)?;
+        let (conn, version) = match version_of(&conn) {
+            Ok(v) => (conn, v),
+            // A WAL database whose shared-memory file cannot be created here: read the file
+            // as it is (commits still in a WAL file someone else holds are not seen).
+            Err(_) => {
+                let uri = format!(
+                    "file:{}?immutable=1",
+                    db_path
+                        .display()
+                        .to_string()
+                        .replace('%', "%25")
+                        .replace('?', "%3f")
+                        .replace('#', "%23")
+                );
+                let conn = Connection::open_with_flags(
+                    &uri,
+                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI,
+                )
+                .map_err(sql)?;
+                let v = version_of(&conn).map_err(sql)?;
+                (conn, v)
+            }
+        };
+        if version != SCHEMA_VERSION {
+            return Err(StoreError::Database {
+                path: db_path.display().to_string(),
+                detail: format!("schema version {version} cannot be used read-only"),
+            });
+        }
+        Ok(SqliteHistory {
+            dir: weir_dir.to_owned(),
+            db_path,
+            stack: stack.to_owned(),
+            conn: Mutex::new(conn),
+        })
+    }
+
+    fn open_writable(
+        weir_dir: &Path,
+        stack: &str,
+        backend: &dyn Backend,
+        terraform_version: &str,
+    ) -> Result<(SqliteHistory, Option<Migrated>)> {
         std::fs::create_dir_all(weir_dir)?;
         let db_path = weir_dir.join(DB_FILE_NAME);
         let sql = |e| map_sql(&db_path, e);

@@ -90,7 +90,12 @@ fn child_entry() {
             let mut info = LockInfo::new("OperationTypeApply", "test", "weir-test");
             info.info = "held by child".into();
             store
-                .lock("default", &info, std::time::Duration::ZERO, &cancel::Cancel::new())
+                .lock(
+                    "default",
+                    &info,
+                    std::time::Duration::ZERO,
+                    &cancel::Cancel::new(),
+                )
                 .unwrap();
             say(&format!("locked {}", info.id));
             let mut s = String::new();

@@ -116,7 +116,11 @@ fn killed_apply_is_recovered_when_the_lock_is_next_taken() {
         let store = open(dir.path());
         lock(&store, "default");
         store
-            .write("default", &mut state_with(1, "lin"), &WriteMeta::new("apply"))
+            .write(
+                "default",
+                &mut state_with(1, "lin"),
+                &WriteMeta::new("apply"),
+            )
             .unwrap();
     }
     let last = kill_mid_apply(dir.path(), 300);
@@ -143,7 +147,11 @@ fn a_deleted_state_of_record_is_rebuilt_from_history_and_the_journal() {
         let store = open(dir.path());
         lock(&store, "default");
         store
-            .write("default", &mut state_with(1, "lin"), &WriteMeta::new("apply"))
+            .write(
+                "default",
+                &mut state_with(1, "lin"),
+                &WriteMeta::new("apply"),
+            )
             .unwrap();
     }
     let last = kill_mid_apply(dir.path(), 50);
@@ -162,7 +170,11 @@ fn a_replaced_state_of_record_is_not_merged_and_the_journal_is_kept() {
         let store = open(dir.path());
         lock(&store, "default");
         store
-            .write("default", &mut state_with(1, "lin"), &WriteMeta::new("apply"))
+            .write(
+                "default",
+                &mut state_with(1, "lin"),
+                &WriteMeta::new("apply"),
+            )
             .unwrap();
     }
     let last = kill_mid_apply(dir.path(), 50);

@@ -21,10 +21,23 @@ fn lock_info_is_terraforms_file() {
     assert_eq!(std::fs::metadata(&path).unwrap().mode() & 0o777, 0o600);
     let written: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
-    let keys: Vec<&str> = written.as_object().unwrap().keys().map(|k| k.as_str()).collect();
+    let keys: Vec<&str> = written
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(|k| k.as_str())
+        .collect();
     assert_eq!(
         keys,
-        ["ID", "Operation", "Info", "Who", "Version", "Created", "Path"]
+        [
+            "ID",
+            "Operation",
+            "Info",
+            "Who",
+            "Version",
+            "Created",
+            "Path"
+        ]
     );
     assert_eq!(written["Path"], "terraform.tfstate");
     assert_eq!(written["ID"], info.id.as_str());
@@ -55,14 +68,24 @@ fn writes_replace_the_file_atomically_and_keep_the_lock() {
     // A process that opened the file before the write (a Terraform waiting for the lock).
     let early = std::fs::File::open(&path).unwrap();
     store
-        .write("default", &mut state_with(1, "lin"), &WriteMeta::new("apply"))
+        .write(
+            "default",
+            &mut state_with(1, "lin"),
+            &WriteMeta::new("apply"),
+        )
         .unwrap();
     let second_inode = std::fs::metadata(&path).unwrap().ino();
-    assert_ne!(first_inode, second_inode, "a new file was renamed into place");
+    assert_ne!(
+        first_inode, second_inode,
+        "a new file was renamed into place"
+    );
     // The replaced inode reads as something Terraform refuses, not as an empty state.
     assert_eq!(
-        std::fs::read(format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&early)))
-            .unwrap(),
+        std::fs::read(format!(
+            "/proc/self/fd/{}",
+            std::os::fd::AsRawFd::as_raw_fd(&early)
+        ))
+        .unwrap(),
         statestore::TOMBSTONE
     );
     // The new file is locked already: nobody else gets it between rename and unlock.
@@ -77,10 +100,7 @@ fn writes_replace_the_file_atomically_and_keep_the_lock() {
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
-    assert!(
-        names.iter().all(|n| !n.contains("weir-")),
-        "{names:?}"
-    );
+    assert!(names.iter().all(|n| !n.contains("weir-")), "{names:?}");
     store.unlock("default", &info.id).unwrap();
     other
         .lock("default", &theirs, Duration::ZERO, &cancel::Cancel::new())
@@ -94,7 +114,9 @@ fn backup_is_the_state_before_the_runs_first_change() {
     let store = open(dir.path());
     let info = lock(&store, "default");
     let mut s = state_with(1, "lin");
-    store.write("default", &mut s, &WriteMeta::new("apply")).unwrap();
+    store
+        .write("default", &mut s, &WriteMeta::new("apply"))
+        .unwrap();
     // No backup of nothing.
     assert!(!backup.exists());
     store.unlock("default", &info.id).unwrap();
@@ -103,11 +125,19 @@ fn backup_is_the_state_before_the_runs_first_change() {
     // A new run: its first change backs up what was there; later changes do not move it.
     let info = lock(&store, "default");
     store
-        .write("default", &mut state_with(2, "lin"), &WriteMeta::new("apply"))
+        .write(
+            "default",
+            &mut state_with(2, "lin"),
+            &WriteMeta::new("apply"),
+        )
         .unwrap();
     assert_eq!(std::fs::read(&backup).unwrap(), first);
     store
-        .write("default", &mut state_with(3, "lin"), &WriteMeta::new("apply"))
+        .write(
+            "default",
+            &mut state_with(3, "lin"),
+            &WriteMeta::new("apply"),
+        )
         .unwrap();
     assert_eq!(std::fs::read(&backup).unwrap(), first);
     store.unlock("default", &info.id).unwrap();

@@ -43,7 +43,8 @@ fn lock_contention_between_processes() {
     );
     // The backend records where the state is, as Terraform's local backend does.
     assert!(
-        text.contains("  Path:      terraform.tfstate\n") && text.contains("  Info:      held by child\n"),
+        text.contains("  Path:      terraform.tfstate\n")
+            && text.contains("  Info:      held by child\n"),
         "{text}"
     );
     assert!(text.ends_with(LOCK_ERROR_HINT), "{text}");
@@ -76,7 +77,11 @@ fn lock_contention_between_processes() {
     assert_eq!(store.lock_holder("default").unwrap().unwrap().id, mine.id);
     // Relocking through the same store fails; unlock needs the right ID.
     assert!(matches!(
-        lock_err(try_lock(&store, &LockInfo::new("x", "", ""), Duration::ZERO)),
+        lock_err(try_lock(
+            &store,
+            &LockInfo::new("x", "", ""),
+            Duration::ZERO
+        )),
         LockError::Held { .. }
     ));
     assert!(matches!(

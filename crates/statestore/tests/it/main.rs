@@ -51,7 +51,12 @@ pub fn open(dir: &std::path::Path) -> statestore::StateStore {
 pub fn lock(store: &statestore::StateStore, workspace: &str) -> statestore::LockInfo {
     let info = statestore::LockInfo::new("OperationTypeApply", "1.11.4", "");
     store
-        .lock(workspace, &info, std::time::Duration::ZERO, &cancel::Cancel::new())
+        .lock(
+            workspace,
+            &info,
+            std::time::Duration::ZERO,
+            &cancel::Cancel::new(),
+        )
         .unwrap();
     info
 }

@@ -13,7 +13,11 @@ fn fixture() -> PathBuf {
 fn setup() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join(".weir")).unwrap();
-    std::fs::copy(fixture().join("state.db"), dir.path().join(".weir/state.db")).unwrap();
+    std::fs::copy(
+        fixture().join("state.db"),
+        dir.path().join(".weir/state.db"),
+    )
+    .unwrap();
     dir
 }
 
@@ -40,10 +44,7 @@ fn latest_versions_become_the_state_of_record_and_the_rest_history() {
         std::fs::read(dir.path().join("terraform.tfstate.d/dev/terraform.tfstate")).unwrap(),
         std::fs::read(fixture().join("dev.tfstate")).unwrap()
     );
-    assert_eq!(
-        store.workspaces().unwrap(),
-        ["default", "dev", "empty"]
-    );
+    assert_eq!(store.workspaces().unwrap(), ["default", "dev", "empty"]);
     let hist = store.history("default").unwrap();
     assert_eq!(hist.iter().map(|v| v.serial).collect::<Vec<_>>(), [1, 2]);
     assert!(hist.iter().all(|v| v.operation == "apply"));
@@ -54,7 +55,9 @@ fn latest_versions_become_the_state_of_record_and_the_rest_history() {
     // Old lock files are gone; the database is history now (schema 2).
     assert!(!dir.path().join(".weir/locks").exists());
     let c = rusqlite::Connection::open(dir.path().join(".weir/state.db")).unwrap();
-    let v: i64 = c.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+    let v: i64 = c
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(v, SCHEMA_VERSION);
     // Once only.
     drop(store);
@@ -78,7 +81,10 @@ fn an_existing_different_state_file_is_not_overwritten() {
         std::fs::read(dir.path().join("terraform.tfstate")).unwrap(),
         other.to_vec()
     );
-    assert_eq!(std::fs::read(dir.path().join(".weir/state.db")).unwrap(), before);
+    assert_eq!(
+        std::fs::read(dir.path().join(".weir/state.db")).unwrap(),
+        before
+    );
     let backend = statestore::LocalBackend::new(dir.path());
     assert_eq!(backend.workspaces().unwrap(), ["default"]);
 }

@@ -49,7 +49,10 @@ fn versions_go_to_the_state_of_record_and_history() {
         .unwrap();
     assert_eq!(v3.serial, 3);
     assert_eq!(store.read_bytes("default").unwrap().unwrap(), big.to_vec());
-    assert_eq!(store.version("default", 3).unwrap().unwrap().1, big.to_vec());
+    assert_eq!(
+        store.version("default", 3).unwrap().unwrap().1,
+        big.to_vec()
+    );
 
     let hist = store.history("default").unwrap();
     assert_eq!(hist.iter().map(|v| v.serial).collect::<Vec<_>>(), [1, 2, 3]);
@@ -67,7 +70,11 @@ fn versions_written_by_others_are_picked_up_as_external() {
     let store = open(dir.path());
     lock(&store, "default");
     store
-        .write("default", &mut state_with(1, "lin"), &WriteMeta::new("apply"))
+        .write(
+            "default",
+            &mut state_with(1, "lin"),
+            &WriteMeta::new("apply"),
+        )
         .unwrap();
     drop(store);
     // Terraform (or anything) writes the next version between weir runs.
@@ -78,13 +85,19 @@ fn versions_written_by_others_are_picked_up_as_external() {
     assert_eq!(store.read_state("default").unwrap().unwrap(), theirs);
     let hist = store.history("default").unwrap();
     assert_eq!(hist.len(), 2);
-    assert_eq!((hist[1].serial, hist[1].operation.as_str()), (2, "external"));
+    assert_eq!(
+        (hist[1].serial, hist[1].operation.as_str()),
+        (2, "external")
+    );
     assert_eq!(hist[1].who, "");
     // Found once, not on every read.
     store.read_state("default").unwrap();
     assert_eq!(store.history("default").unwrap().len(), 2);
     // And it can be rolled back to like any other.
-    assert_eq!(store.version("default", 2).unwrap().unwrap().1, theirs.to_vec());
+    assert_eq!(
+        store.version("default", 2).unwrap().unwrap().1,
+        theirs.to_vec()
+    );
 }
 
 #[test]
@@ -93,10 +106,18 @@ fn rollback_works_when_the_state_of_record_is_unreadable() {
     let store = open(dir.path());
     lock(&store, "default");
     store
-        .write("default", &mut state_with(1, "lin"), &WriteMeta::new("apply"))
+        .write(
+            "default",
+            &mut state_with(1, "lin"),
+            &WriteMeta::new("apply"),
+        )
         .unwrap();
     store
-        .write("default", &mut state_with(3, "lin"), &WriteMeta::new("apply"))
+        .write(
+            "default",
+            &mut state_with(3, "lin"),
+            &WriteMeta::new("apply"),
+        )
         .unwrap();
     drop(store);
     std::fs::write(dir.path().join("terraform.tfstate"), b"{ half a sta").unwrap();
@@ -131,16 +152,27 @@ fn rollback_names_or_keeps_instances_created_later() {
     let store = open(dir.path());
     lock(&store, "default");
     store
-        .write("default", &mut state_with(1, "lin"), &WriteMeta::new("apply"))
+        .write(
+            "default",
+            &mut state_with(1, "lin"),
+            &WriteMeta::new("apply"),
+        )
         .unwrap();
     store
-        .write("default", &mut state_with(3, "lin"), &WriteMeta::new("apply"))
+        .write(
+            "default",
+            &mut state_with(3, "lin"),
+            &WriteMeta::new("apply"),
+        )
         .unwrap();
     let r = store
         .rollback("default", 1, false, &WriteMeta::new("rollback to 1"))
         .unwrap();
     assert_eq!(r.forgotten, ["terraform_data.r[1]", "terraform_data.r[2]"]);
-    assert_eq!(store.read_state("default").unwrap().unwrap().object_count(), 1);
+    assert_eq!(
+        store.read_state("default").unwrap().unwrap().object_count(),
+        1
+    );
     // Back to 2 (three instances) and then to 1 keeping the newer ones.
     store
         .rollback("default", 2, false, &WriteMeta::new("rollback to 2"))
@@ -150,7 +182,10 @@ fn rollback_names_or_keeps_instances_created_later() {
         .unwrap();
     assert!(r.forgotten.is_empty());
     assert_eq!(r.kept, ["terraform_data.r[1]", "terraform_data.r[2]"]);
-    assert_eq!(store.read_state("default").unwrap().unwrap().object_count(), 3);
+    assert_eq!(
+        store.read_state("default").unwrap().unwrap().object_count(),
+        3
+    );
     assert_eq!(r.version.serial, 5);
 }
 
@@ -165,7 +200,11 @@ fn push_follows_terraform_checks() {
     // Messages below are the ones terraform 1.11.4 printed after "Failed to write state: ".
     // Empty workspace: anything goes, serial kept.
     assert_eq!(
-        store.push("default", &base, false, &meta).unwrap().unwrap().serial,
+        store
+            .push("default", &base, false, &meta)
+            .unwrap()
+            .unwrap()
+            .serial,
         5
     );
 
@@ -193,13 +232,20 @@ fn push_follows_terraform_checks() {
     assert_eq!(e.to_string(), "cannot overwrite existing state with serial 5 with a different state that has the same serial");
 
     // Identical content at the same serial is a no-op.
-    assert!(store.push("default", &base, false, &meta).unwrap().is_none());
+    assert!(store
+        .push("default", &base, false, &meta)
+        .unwrap()
+        .is_none());
     assert_eq!(store.history("default").unwrap().len(), 1);
 
     let mut newer = state_with(3, "lin");
     newer.serial = 9;
     assert_eq!(
-        store.push("default", &newer, false, &meta).unwrap().unwrap().serial,
+        store
+            .push("default", &newer, false, &meta)
+            .unwrap()
+            .unwrap()
+            .serial,
         9
     );
 
@@ -221,7 +267,10 @@ fn workspaces_follow_terraform_rules() {
     assert_eq!(store.workspaces().unwrap(), ["default", "a-dev", "prod"]);
     // Terraform's layout: a directory per workspace, no state file until the first write.
     assert!(dir.path().join("terraform.tfstate.d/prod").is_dir());
-    assert!(!dir.path().join("terraform.tfstate.d/prod/terraform.tfstate").exists());
+    assert!(!dir
+        .path()
+        .join("terraform.tfstate.d/prod/terraform.tfstate")
+        .exists());
     assert_eq!(
         store.create_workspace("prod").unwrap_err().to_string(),
         "Workspace \"prod\" already exists"
@@ -264,7 +313,9 @@ fn workspaces_follow_terraform_rules() {
         }
         other => panic!("{other:?}"),
     }
-    assert!(store.delete_workspace("prod", true, "default", None).unwrap());
+    assert!(store
+        .delete_workspace("prod", true, "default", None)
+        .unwrap());
     assert_eq!(store.workspaces().unwrap(), ["default", "a-dev"]);
     assert!(!dir.path().join("terraform.tfstate.d/prod").exists());
     // Its history stays (it can still rescue), and a recreated workspace starts empty.
@@ -272,7 +323,9 @@ fn workspaces_follow_terraform_rules() {
     store.create_workspace("prod").unwrap();
     assert!(store.read_state("prod").unwrap().is_none());
     // Empty workspaces are deleted without force.
-    assert!(!store.delete_workspace("prod", false, "default", None).unwrap());
+    assert!(!store
+        .delete_workspace("prod", false, "default", None)
+        .unwrap());
 }
 
 #[test]
