@@ -67,7 +67,7 @@ pub fn warning(summary: &str, detail: &str, color: bool) {
 /// that report plain messages rather than diagnostics (workspace, force-unlock).
 pub fn plain_error(text: &str, color: bool) {
     if color {
-        eprint!("\x1b[31m{text}\x1b[0m\x1b[0m\n");
+        eprintln!("\x1b[31m{text}\x1b[0m\x1b[0m");
     } else {
         eprintln!("{text}");
     }

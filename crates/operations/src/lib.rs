@@ -65,7 +65,7 @@ impl From<StoreError> for Failure {
                     format!("{e}. Run \"weir state history\" to list the recorded versions."),
                 )
             }
-            StoreError::JournalConflict { .. } => "Unrecovered apply journal",
+            StoreError::JournalConflict(_) => "Unrecovered apply journal",
             StoreError::CorruptJournal { .. } => "Unreadable apply journal",
             StoreError::Migration { .. } => "Failed to move the state to terraform.tfstate",
             StoreError::Cancelled => "Operation cancelled",
@@ -723,7 +723,7 @@ pub fn import(
 /// A store error while writing state.
 pub fn persist_failure(e: StoreError) -> Failure {
     match e {
-        StoreError::Lock(_) | StoreError::JournalConflict { .. } => e.into(),
+        StoreError::Lock(_) | StoreError::JournalConflict(_) => e.into(),
         other => Failure::new("Failed to persist state", other.to_string()),
     }
 }

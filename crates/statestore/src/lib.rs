@@ -204,28 +204,8 @@ pub enum StoreError {
     },
     /// An interrupted apply's journal holds operations the state of record lacks, and the state
     /// is no longer the one that apply started from, so weir will not merge them by itself.
-    #[error(
-        "An interrupted {operation} (by {who}, started {started}) recorded {entries} operation(s) in\n\
-         {journal}\n\
-         that the state of record ({location}, lineage {current_lineage}, serial {current_serial}) does not contain.\n\
-         That state is not the one the interrupted run started from (lineage {base_lineage}, serial\n\
-         {base_serial}): it was replaced while the run was in progress, so weir will not merge the\n\
-         journal by itself. Run \"weir state recover\" to see the recorded operations, then\n\
-         \"weir state recover -apply\" to apply them to the current state or \"weir state recover\n\
-         -discard\" to set the journal aside."
-    )]
-    JournalConflict {
-        journal: String,
-        operation: String,
-        who: String,
-        started: String,
-        entries: usize,
-        location: String,
-        current_lineage: String,
-        current_serial: u64,
-        base_lineage: String,
-        base_serial: u64,
-    },
+    #[error(transparent)]
+    JournalConflict(Box<JournalConflict>),
     /// An interrupted apply's journal cannot be read or replayed.
     #[error("the apply journal {journal} is unreadable: {detail}")]
     CorruptJournal { journal: String, detail: String },
@@ -246,6 +226,31 @@ impl From<BackendError> for StoreError {
             other => StoreError::Backend(other),
         }
     }
+}
+
+/// What [`StoreError::JournalConflict`] reports: the journal, its run, and both states.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "An interrupted {operation} (by {who}, started {started}) recorded {entries} operation(s) in\n\
+     {journal}\n\
+     that the state of record ({location}, lineage {current_lineage}, serial {current_serial}) does not contain.\n\
+     That state is not the one the interrupted run started from (lineage {base_lineage}, serial\n\
+     {base_serial}): it was replaced while the run was in progress, so weir will not merge the\n\
+     journal by itself. Run \"weir state recover\" to see the recorded operations, then\n\
+     \"weir state recover -apply\" to apply them to the current state or \"weir state recover\n\
+     -discard\" to set the journal aside."
+)]
+pub struct JournalConflict {
+    pub journal: String,
+    pub operation: String,
+    pub who: String,
+    pub started: String,
+    pub entries: usize,
+    pub location: String,
+    pub current_lineage: String,
+    pub current_serial: u64,
+    pub base_lineage: String,
+    pub base_serial: u64,
 }
 
 /// Lock failures. `Held` renders like Terraform's "Error acquiring the state lock" detail.

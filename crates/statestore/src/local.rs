@@ -222,7 +222,7 @@ impl LocalBackend {
         }
         if let Some(old) = old.filter(|b| !b.is_empty()) {
             let path = self.backup_path(workspace);
-            write_atomic(&path, old, None)?;
+            write_atomic(&path, old, false)?;
         }
         done.insert(workspace.to_owned(), true);
         Ok(())
@@ -251,12 +251,8 @@ fn tmp_name(path: &Path) -> PathBuf {
 }
 
 /// Writes `bytes` to a synced temporary file beside `path` (with `path`'s permissions if it
-/// exists), then `lock`s it (when given) and renames it over `path`. Returns the new file, open.
-fn write_atomic(
-    path: &Path,
-    bytes: &[u8],
-    lock: Option<&dyn Fn(&File) -> std::io::Result<()>>,
-) -> Result<File, BackendError> {
+/// exists), then (with `lock`) locks it, and renames it over `path`. Returns the new file, open.
+fn write_atomic(path: &Path, bytes: &[u8], lock: bool) -> Result<File, BackendError> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| io("failed to create", dir, e))?;
     let tmp = tmp_name(path);
@@ -272,8 +268,10 @@ fn write_atomic(
         }
         f.write_all(bytes)?;
         f.sync_all()?;
-        if let Some(lock) = lock {
-            lock(&f)?;
+        if lock && !oslock::try_lock(&f)? {
+            return Err(std::io::Error::other(
+                "the new state file is locked already",
+            ));
         }
         std::fs::rename(&tmp, path)?;
         Ok(f)
@@ -385,22 +383,13 @@ impl Backend for LocalBackend {
         }
         match held.get_mut(workspace) {
             Some(h) => {
-                let lock = |f: &File| -> std::io::Result<()> {
-                    if oslock::try_lock(f)? {
-                        Ok(())
-                    } else {
-                        Err(std::io::Error::other(
-                            "the new state file is locked already",
-                        ))
-                    }
-                };
-                let new = write_atomic(&path, bytes, Some(&lock))?;
+                let new = write_atomic(&path, bytes, true)?;
                 let old = std::mem::replace(&mut h.file, new);
                 h.created = false;
                 bury(&old);
             }
             None => {
-                write_atomic(&path, bytes, None)?;
+                write_atomic(&path, bytes, false)?;
             }
         }
         Ok(())

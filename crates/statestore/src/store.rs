@@ -743,7 +743,7 @@ impl StateStore {
                     s
                 }
                 (Some(cur), ..) => {
-                    return Err(StoreError::JournalConflict {
+                    return Err(StoreError::JournalConflict(Box::new(crate::JournalConflict {
                         journal: journal.location.clone(),
                         operation: h.operation.clone(),
                         who: h.who.clone(),
@@ -754,7 +754,7 @@ impl StateStore {
                         current_serial: cur.serial,
                         base_lineage: h.base_lineage.clone(),
                         base_serial: h.base_serial,
-                    })
+                    })))
                 }
             };
             out.push(self.fold(workspace, journal, base)?);

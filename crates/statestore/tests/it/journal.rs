@@ -187,16 +187,13 @@ fn a_replaced_state_of_record_is_not_merged_and_the_journal_is_kept() {
     let e = store
         .lock("default", &info, Duration::ZERO, &cancel::Cancel::new())
         .unwrap_err();
-    let StoreError::JournalConflict {
-        journal, entries, ..
-    } = &e
-    else {
+    let StoreError::JournalConflict(conflict) = &e else {
         panic!("{e:?}")
     };
     // The child recorded at least what it announced before it was killed.
-    assert!(*entries > last, "{entries} <= {last}");
-    let entries = *entries;
-    assert!(std::path::Path::new(journal).exists());
+    let entries = conflict.entries;
+    assert!(entries > last, "{entries} <= {last}");
+    assert!(std::path::Path::new(&conflict.journal).exists());
     let text = e.to_string();
     assert!(text.contains("weir state recover"), "{text}");
     assert!(text.contains("lineage theirs, serial 7"), "{text}");
