@@ -164,3 +164,56 @@ pub fn delete(
     let lock = lock.then_some((&info, lock_timeout, &cancel));
     Ok(store.delete_workspace(name, force, &active, lock)?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn selection_reads_terraforms_file_and_the_override_wins() {
+        let d = tempfile::tempdir().unwrap();
+        let sel = Selection::default();
+        assert_eq!(sel.current(d.path()), ("default".to_owned(), false));
+        sel.select(d.path(), "dev").unwrap();
+        // Terraform writes the bare name; it trims what it reads.
+        assert_eq!(
+            std::fs::read(d.path().join(".terraform/environment")).unwrap(),
+            b"dev"
+        );
+        std::fs::write(d.path().join(".terraform/environment"), " dev\n").unwrap();
+        assert_eq!(sel.current(d.path()), ("dev".to_owned(), false));
+        std::fs::write(d.path().join(".terraform/environment"), "").unwrap();
+        assert_eq!(sel.workspace(d.path()).unwrap(), "default");
+
+        let over = Selection {
+            workspace_override: Some("prod".into()),
+            data_dir: None,
+        };
+        assert_eq!(over.current(d.path()), ("prod".to_owned(), true));
+        let bad = Selection {
+            workspace_override: Some("a/b".into()),
+            data_dir: None,
+        };
+        assert!(matches!(
+            bad.workspace(d.path()),
+            Err(WorkspaceError::InvalidOverride)
+        ));
+        // An empty TF_WORKSPACE is no override, as in Terraform.
+        let empty = Selection {
+            workspace_override: Some(String::new()),
+            data_dir: None,
+        };
+        assert_eq!(empty.current(d.path()).1, false);
+
+        let moved = Selection {
+            workspace_override: None,
+            data_dir: Some("elsewhere".into()),
+        };
+        moved.select(d.path(), "x").unwrap();
+        assert_eq!(
+            std::fs::read_to_string(d.path().join("elsewhere/environment")).unwrap(),
+            "x"
+        );
+        assert_eq!(moved.current(d.path()).0, "x");
+    }
+}
