@@ -203,7 +203,7 @@ mod tests {
             workspace_override: Some(String::new()),
             data_dir: None,
         };
-        assert_eq!(empty.current(d.path()).1, false);
+        assert!(!empty.current(d.path()).1);
 
         let moved = Selection {
             workspace_override: None,
