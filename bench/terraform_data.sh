@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Benchmark: N × terraform_data where half refer to the other half
 # (terraform_data.y[i].input = terraform_data.x[i].output). Prints, for each N, the apply
-# time, the apply's peak RSS and the no-op plan time of weir — and of Terraform when it is
-# installed (only for N ≤ TF_MAX, default 1000, because Terraform grows quadratically).
+# time and CPU time, the apply's peak RSS, the no-op plan time and CPU time, and the size of
+# the state of record (terraform.tfstate) of weir — and of Terraform when it is installed
+# (only for N ≤ TF_MAX, default 1000, because Terraform grows quadratically).
 #
 # Usage: bench/terraform_data.sh [N ...]        (default: 1000 4000 100000)
 # Env:   WEIR=path/to/weir (default: target/release/weir, built if missing)
@@ -35,33 +36,44 @@ resource "terraform_data" "y" {
 TF
 }
 
-# Runs a command; prints "seconds peak_rss_mb" (GNU time's wall clock and max RSS).
+# Runs a command; prints "seconds peak_rss_mb cpu_seconds" (GNU time's wall clock, max RSS and
+# user+system CPU time; CPU time is the steadier figure on a machine shared with other work).
 measure() {
   local f
   f=$(mktemp)
-  if /usr/bin/time -o "$f" -f '%e %M' "$@" >/dev/null 2>&1; then
-    awk '{printf "%.3f %.0f\n", $1, $2/1024}' "$f"
+  if /usr/bin/time -o "$f" -f '%e %M %U %S' "$@" >/dev/null 2>&1; then
+    awk '{printf "%.3f %.0f %.2f\n", $1, $2/1024, $3+$4}' "$f"
   else
-    echo "FAILED FAILED"
+    echo "FAILED FAILED FAILED"
   fi
   rm -f "$f"
 }
 
-printf '%-10s %-9s %10s %14s %12s\n' tool resources apply_s apply_rss_mb noop_plan_s
+# Size of the state of record Terraform reads (terraform.tfstate), "-" when there is none.
+state_mb() {
+  if [ -s "$1/terraform.tfstate" ]; then
+    awk '{printf "%.1f\n", $1/1048576}' < <(stat -c %s "$1/terraform.tfstate")
+  else
+    echo -
+  fi
+}
+
+row() { printf '%-10s %-9s %10s %10s %14s %12s %10s %12s\n' "$@"; }
+row tool resources apply_s apply_cpu apply_rss_mb noop_plan_s plan_cpu tfstate_mb
 for n in "${sizes[@]}"; do
   d=$(mktemp -d)
   gen "$d" "$n"
-  read -r at am < <(measure "$weir" -chdir="$d" apply -auto-approve -no-color)
-  read -r pt _ < <(measure "$weir" -chdir="$d" plan -no-color)
-  printf '%-10s %-9s %10s %14s %12s\n' weir "$n" "$at" "$am" "$pt"
+  read -r at am ac < <(measure "$weir" -chdir="$d" apply -auto-approve -no-color)
+  read -r pt _ pc < <(measure "$weir" -chdir="$d" plan -no-color)
+  row weir "$n" "$at" "$ac" "$am" "$pt" "$pc" "$(state_mb "$d")"
   rm -rf "$d"
   if [ -n "$tf" ] && [ "$n" -le "$tf_max" ]; then
     d=$(mktemp -d)
     gen "$d" "$n"
     (cd "$d" && "$tf" init -no-color >/dev/null)
-    read -r at am < <(measure "$tf" -chdir="$d" apply -auto-approve -no-color)
-    read -r pt _ < <(measure "$tf" -chdir="$d" plan -no-color)
-    printf '%-10s %-9s %10s %14s %12s\n' terraform "$n" "$at" "$am" "$pt"
+    read -r at am ac < <(measure "$tf" -chdir="$d" apply -auto-approve -no-color)
+    read -r pt _ pc < <(measure "$tf" -chdir="$d" plan -no-color)
+    row terraform "$n" "$at" "$ac" "$am" "$pt" "$pc" "$(state_mb "$d")"
     rm -rf "$d"
   elif [ -z "$tf" ]; then
     printf '%-10s %-9s %s\n' terraform "$n" "(not installed)"

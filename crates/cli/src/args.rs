@@ -267,11 +267,25 @@ pub enum StateCmd {
         #[command(flatten)]
         lock: LockFlags,
     },
-    /// List every stored state version.
+    /// List every recorded state version.
     History,
-    /// Restore a stored state version (as a new version).
+    /// Restore a recorded state version (as a new version).
     Rollback {
         serial: u64,
+        /// Keep tracking resource instances the restored version does not know (created later).
+        #[arg(long = "keep-newer", action = ArgAction::SetTrue)]
+        keep_newer: bool,
+        #[command(flatten)]
+        lock: LockFlags,
+    },
+    /// Show, apply or set aside the journal of an interrupted apply.
+    Recover {
+        /// Apply the recorded operations to the current state.
+        #[arg(long, action = ArgAction::SetTrue, conflicts_with = "discard")]
+        apply: bool,
+        /// Set the journal aside (kept under another name, never recovered).
+        #[arg(long, action = ArgAction::SetTrue)]
+        discard: bool,
         #[command(flatten)]
         lock: LockFlags,
     },
@@ -290,6 +304,8 @@ pub enum MetadataCmd {
 pub enum WorkspaceCmd {
     New {
         name: String,
+        #[command(flatten)]
+        lock: LockFlags,
     },
     Select {
         name: String,
@@ -302,6 +318,8 @@ pub enum WorkspaceCmd {
         name: String,
         #[arg(long, action = ArgAction::SetTrue)]
         force: bool,
+        #[command(flatten)]
+        lock: LockFlags,
     },
 }
 

@@ -13,6 +13,17 @@ use clap::Parser;
 
 use args::{Cli, Command};
 
+/// The working directory as a stack, with the workspace selection Terraform's environment
+/// variables ask for (`TF_WORKSPACE`, `TF_DATA_DIR`): read here, in the binary, and passed down.
+pub fn here() -> operations::Stack {
+    let dir = std::env::current_dir().unwrap_or_else(|_| std::path::PathBuf::from("."));
+    let selection = operations::Selection {
+        workspace_override: std::env::var("TF_WORKSPACE").ok().filter(|w| !w.is_empty()),
+        data_dir: std::env::var_os("TF_DATA_DIR").map(std::path::PathBuf::from),
+    };
+    operations::Stack::open_with(&dir, selection)
+}
+
 /// The Terraform version weir is compatible with (reported by `weir version` and used for
 /// `required_version` checks).
 pub const TERRAFORM_COMPAT_VERSION: &str = "1.11.4";

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use operations::{Factory, Failure, PlanRequest, Planned, Stack, VarArg};
+use operations::{Factory, Failure, PlanRequest, Planned, VarArg};
 use plans::{Action, PlanMode};
 
 use crate::args::{parse_duration, Common, LockFlags, PlanFlags};
@@ -96,25 +96,20 @@ pub fn plan(
         Ok(r) => r,
         Err(f) => return fail(f, color),
     };
-    let mut stack = Stack::open(&cwd());
+    let mut stack = crate::here();
+    if let Err(f) = operations::require_config(&stack.dir, req.mode, false) {
+        return fail(f, color);
+    }
     let factory = Factory::new(&stack.dir);
     let workspace = match stack.workspace() {
         Ok(w) => w,
         Err(f) => return fail(f, color),
     };
-    let mut lock_stack = Stack::open(&stack.dir);
-    let _guard = if req.lock {
-        let store = match lock_stack.store() {
-            Ok(s) => s,
-            Err(f) => return fail(f, color),
-        };
-        match operations::lock(store, &workspace, "OperationTypePlan", req.lock_timeout) {
-            Ok(g) => Some(g),
-            Err(f) => return fail(f, color),
+    if req.lock {
+        if let Err(f) = stack.lock(&workspace, "OperationTypePlan", req.lock_timeout) {
+            return fail(f, color);
         }
-    } else {
-        None
-    };
+    }
     if flags.json {
         println!("{}", plans::views::version_event());
     }
@@ -181,26 +176,22 @@ pub fn apply(
         Ok(r) => r,
         Err(f) => return fail(f, color),
     };
-    let dir = cwd();
-    let mut stack = Stack::open(&dir);
+    let mut stack = crate::here();
+    if plan_file.is_none() {
+        if let Err(f) = operations::require_config(&stack.dir, req.mode, true) {
+            return fail(f, color);
+        }
+    }
     let factory = Factory::new(&stack.dir);
     let workspace = match stack.workspace() {
         Ok(w) => w,
         Err(f) => return fail(f, color),
     };
-    let mut lock_stack = Stack::open(&dir);
-    let _guard = if req.lock {
-        let store = match lock_stack.store() {
-            Ok(s) => s,
-            Err(f) => return fail(f, color),
-        };
-        match operations::lock(store, &workspace, "OperationTypeApply", req.lock_timeout) {
-            Ok(g) => Some(g),
-            Err(f) => return fail(f, color),
+    if req.lock {
+        if let Err(f) = stack.lock(&workspace, "OperationTypeApply", req.lock_timeout) {
+            return fail(f, color);
         }
-    } else {
-        None
-    };
+    }
     let planned = match plan_file {
         Some(p) => match operations::load_saved_plan(&mut stack, p) {
             Ok(p) => {
@@ -415,8 +406,7 @@ pub fn validate(json: bool, common: &Common) -> u8 {
 
 pub fn console(common: &Common, vars: Vec<VarArg>) -> u8 {
     let color = ui::color(common.no_color);
-    let dir = cwd();
-    let mut stack = Stack::open(&dir);
+    let mut stack = crate::here();
     let interactive = ui::stdin_is_terminal();
     let stdin = std::io::stdin();
     let mut input = stdin.lock();
@@ -503,8 +493,7 @@ pub fn import(addr: &str, id: &str, lock: &LockFlags, common: &Common, vars: Vec
             return 1;
         }
     };
-    let dir = cwd();
-    let mut stack = Stack::open(&dir);
+    let mut stack = crate::here();
     let factory = Factory::new(&stack.dir);
     let timeout = parse_duration(&lock.lock_timeout).unwrap_or_default();
     match operations::import(&mut stack, &factory, &target, id, &vars, lock.lock, timeout) {

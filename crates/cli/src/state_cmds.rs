@@ -1,20 +1,17 @@
 //! Glue for the verbs that read or edit stored state: show, output, state *, workspace *,
 //! force-unlock.
 
-use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::io::{Read, Write};
+use std::path::Path;
 
+use operations::workspace::{Selected, WorkspaceError};
 use operations::{Failure, Stack};
 use states::State;
-use statestore::{StateStore, WriteMeta};
+use statestore::{StoreError, WriteMeta};
 use value::{Marks, Type, Value};
 
 use crate::args::{parse_duration, Common, LockFlags, StateCmd, WorkspaceCmd};
 use crate::ui;
-
-fn cwd() -> PathBuf {
-    std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."))
-}
 
 fn fail(f: Failure, color: bool) -> u8 {
     ui::print_diags(&f.diagnostics, &f.sources, color);
@@ -50,7 +47,7 @@ fn load_state(path: Option<&Path>) -> Result<State, Failure> {
             Err(e) => Err(Failure::new("Failed to load state", e.to_string())),
         };
     }
-    let mut stack = Stack::open(&cwd());
+    let mut stack = crate::here();
     let ws = stack.workspace()?;
     stack.current_state(&ws)
 }
@@ -153,10 +150,9 @@ pub fn output(
 
 pub fn show(path: Option<&Path>, json: bool, common: &Common) -> u8 {
     let color = ui::color(common.no_color);
-    let dir = cwd();
     if let Some(p) = path {
         if let Ok((plan, _meta)) = operations::planfile::read(p) {
-            let mut stack = Stack::open(&dir);
+            let mut stack = crate::here();
             return match operations::show::plan(&mut stack, &plan, json, color) {
                 Ok(s) => {
                     print!("{s}");
@@ -170,7 +166,7 @@ pub fn show(path: Option<&Path>, json: bool, common: &Common) -> u8 {
         Ok(s) => s,
         Err(f) => return fail(f, color),
     };
-    let mut stack = Stack::open(&dir);
+    let mut stack = crate::here();
     match operations::show::state(&mut stack, &state, json, color) {
         Ok(s) => {
             print!("{s}");
@@ -180,27 +176,126 @@ pub fn show(path: Option<&Path>, json: bool, common: &Common) -> u8 {
     }
 }
 
+/// Takes the lock unless `-lock=false`, then runs `f` with the stack and workspace.
 fn with_lock<T>(
     stack: &mut Stack,
     lock: &LockFlags,
     operation: &str,
-    f: impl FnOnce(&statestore::SqliteStore, &str) -> Result<T, Failure>,
+    f: impl FnOnce(&mut Stack, &str) -> Result<T, Failure>,
 ) -> Result<T, Failure> {
     let ws = stack.workspace()?;
-    let store = stack.store()?;
-    let timeout = parse_duration(&lock.lock_timeout).unwrap_or_default();
-    let _g = if lock.lock {
-        Some(operations::lock(store, &ws, operation, timeout)?)
-    } else {
-        None
+    let timeout = lock_timeout(lock)?;
+    if lock.lock {
+        stack.lock(&ws, operation, timeout)?;
+    }
+    let out = f(stack, &ws);
+    stack.unlock();
+    out
+}
+
+fn lock_timeout(lock: &LockFlags) -> Result<std::time::Duration, Failure> {
+    parse_duration(&lock.lock_timeout).ok_or_else(|| {
+        Failure::new(
+            "Invalid lock-timeout",
+            format!(
+                "The -lock-timeout value {:?} is not a valid duration.",
+                lock.lock_timeout
+            ),
+        )
+    })
+}
+
+/// `2026-11-30T01:14:39.276956951Z` → `2026-11-30T01:14:39Z` (history records UTC).
+fn created_to_seconds(created: &str) -> String {
+    match created.split_once('.') {
+        Some((seconds, _)) if created.ends_with('Z') => format!("{seconds}Z"),
+        _ => created.to_owned(),
+    }
+}
+
+/// `state history`: one row per recorded version, columns sized to their contents, the
+/// state of record marked with `*`.
+fn history_table(versions: &[statestore::VersionInfo], current: Option<&str>) -> String {
+    let header = ["SERIAL", "CREATED", "OPERATION", "WHO", "BYTES"];
+    let rows: Vec<[String; 5]> = versions
+        .iter()
+        .map(|v| {
+            [
+                v.serial.to_string(),
+                created_to_seconds(&v.created),
+                v.operation.clone(),
+                if v.who.is_empty() {
+                    "-".into()
+                } else {
+                    v.who.clone()
+                },
+                v.size.to_string(),
+            ]
+        })
+        .collect();
+    let mut width = header.map(|h| h.len());
+    for r in &rows {
+        for (w, c) in width.iter_mut().zip(r) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let line = |mark: &str, cells: [&str; 5]| {
+        format!(
+            "{mark} {:<w0$}  {:<w1$}  {:<w2$}  {:<w3$}  {:>w4$}\n",
+            cells[0],
+            cells[1],
+            cells[2],
+            cells[3],
+            cells[4],
+            w0 = width[0],
+            w1 = width[1],
+            w2 = width[2],
+            w3 = width[3],
+            w4 = width[4]
+        )
     };
-    f(store, &ws)
+    let mut out = line(" ", header);
+    // Only the last entry with the current bytes is the state of record.
+    let current_at = current.and_then(|d| versions.iter().rposition(|v| v.digest == d));
+    for (i, r) in rows.iter().enumerate() {
+        let mark = if Some(i) == current_at { "*" } else { " " };
+        out.push_str(&line(mark, [&r[0], &r[1], &r[2], &r[3], &r[4]]));
+    }
+    out
+}
+
+fn read_push_source(path: &Path) -> Result<State, Failure> {
+    let bytes = if path.as_os_str() == "-" {
+        let mut b = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut b)
+            .map_err(|e| Failure::new("Failed to read state", e.to_string()))?;
+        b
+    } else {
+        std::fs::read(path).map_err(|e| {
+            Failure::new(
+                "Failed to read state",
+                format!(
+                    "Error reading source state {:?}: {e}",
+                    path.display().to_string()
+                ),
+            )
+        })?
+    };
+    State::from_slice(&bytes).map_err(|e| {
+        Failure::new(
+            "Failed to read state",
+            format!(
+                "Error reading source state {:?}: {e}",
+                path.display().to_string()
+            ),
+        )
+    })
 }
 
 pub fn state(cmd: StateCmd) -> u8 {
     let color = ui::color(false);
-    let dir = cwd();
-    let mut stack = Stack::open(&dir);
+    let mut stack = crate::here();
     let result: Result<u8, Failure> = (|| match cmd {
         StateCmd::List { addresses } => {
             let ws = stack.workspace()?;
@@ -234,16 +329,17 @@ pub fn state(cmd: StateCmd) -> u8 {
             destination,
             dry_run,
             lock,
-        } => with_lock(&mut stack, &lock, "OperationTypeInvalid", |store, ws| {
-            let mut state = store
-                .current(ws)?
-                .unwrap_or_else(|| State::new(operations::TERRAFORM_VERSION));
+        } => with_lock(&mut stack, &lock, "OperationTypeInvalid", |stack, ws| {
+            let mut state = stack.current_state(ws)?;
             let n = operations::state_ops::mv(&mut state, &source, &destination)?;
             if dry_run {
                 println!("Would move {source:?} to {destination:?}");
                 return Ok(0);
             }
-            store.write(ws, &mut state, &WriteMeta::new("state-mv"))?;
+            stack
+                .store()?
+                .write(ws, &mut state, &WriteMeta::new("state-mv"))
+                .map_err(operations::persist_failure)?;
             println!("Move {source:?} to {destination:?}");
             println!("Successfully moved {n} object(s).");
             Ok(0)
@@ -252,10 +348,8 @@ pub fn state(cmd: StateCmd) -> u8 {
             addresses,
             dry_run,
             lock,
-        } => with_lock(&mut stack, &lock, "OperationTypeInvalid", |store, ws| {
-            let mut state = store
-                .current(ws)?
-                .unwrap_or_else(|| State::new(operations::TERRAFORM_VERSION));
+        } => with_lock(&mut stack, &lock, "OperationTypeInvalid", |stack, ws| {
+            let mut state = stack.current_state(ws)?;
             let removed = operations::state_ops::rm(&mut state, &addresses)?;
             for r in &removed {
                 if dry_run {
@@ -268,7 +362,10 @@ pub fn state(cmd: StateCmd) -> u8 {
                 println!("Would have removed {} resource instance(s).", removed.len());
                 return Ok(0);
             }
-            store.write(ws, &mut state, &WriteMeta::new("state-rm"))?;
+            stack
+                .store()?
+                .write(ws, &mut state, &WriteMeta::new("state-rm"))
+                .map_err(operations::persist_failure)?;
             println!(
                 "Successfully removed {} resource instance(s).",
                 removed.len()
@@ -277,183 +374,288 @@ pub fn state(cmd: StateCmd) -> u8 {
         }),
         StateCmd::Pull => {
             let ws = stack.workspace()?;
-            if !dir.join(".weir").join(statestore::DB_FILE_NAME).exists() {
-                return Ok(0);
-            }
-            if let Some((_, bytes)) = stack.store()?.current_bytes(&ws)? {
-                use std::io::Write;
-                let mut out = std::io::stdout();
+            stack.recover_if_pending(&ws)?;
+            if let Some(bytes) = stack.store()?.read_bytes(&ws)? {
+                // The bytes of the state of record, then the newline Terraform's output adds.
+                let mut out = std::io::stdout().lock();
                 let _ = out.write_all(&bytes);
                 let _ = out.write_all(b"\n");
             }
             Ok(0)
         }
         StateCmd::Push { path, force, lock } => {
-            let bytes = if path.as_os_str() == "-" {
-                let mut b = Vec::new();
-                std::io::stdin()
-                    .read_to_end(&mut b)
-                    .map_err(|e| Failure::new("Failed to read state", e.to_string()))?;
-                b
-            } else {
-                std::fs::read(&path).map_err(|e| {
-                    Failure::new(
-                        "Failed to read state",
-                        format!(
-                            "Error reading source state {:?}: {e}",
-                            path.display().to_string()
-                        ),
-                    )
-                })?
-            };
-            let state = State::from_slice(&bytes).map_err(|e| {
-                Failure::new(
-                    "Failed to read state",
-                    format!(
-                        "Error reading source state {:?}: {e}",
-                        path.display().to_string()
-                    ),
-                )
-            })?;
-            with_lock(&mut stack, &lock, "OperationTypeInvalid", |store, ws| {
-                store
+            let state = read_push_source(&path)?;
+            with_lock(&mut stack, &lock, "OperationTypeInvalid", |stack, ws| {
+                stack
+                    .store()?
                     .push(ws, &state, force, &WriteMeta::new("push"))
                     .map_err(|e| match e {
-                        statestore::StoreError::PushLineage { .. }
-                        | statestore::StoreError::PushOlderSerial { .. }
-                        | statestore::StoreError::PushSameSerial(_) => {
+                        StoreError::PushLineage { .. }
+                        | StoreError::PushOlderSerial { .. }
+                        | StoreError::PushSameSerial(_) => {
                             Failure::new("Failed to write state", e.to_string())
                         }
-                        other => other.into(),
+                        other => operations::persist_failure(other),
                     })?;
                 Ok(0)
             })
         }
         StateCmd::History => {
             let ws = stack.workspace()?;
-            if !dir.join(".weir").join(statestore::DB_FILE_NAME).exists() {
-                println!("No state versions in workspace {ws:?}.");
-                return Ok(0);
+            let store = stack.store()?;
+            // Reading records a version Terraform wrote; an unreadable state of record must
+            // not stop the listing (it is how one picks a version to roll back to).
+            let current = match store.read_bytes(&ws) {
+                Ok(bytes) => bytes,
+                Err(_) => store.backend().get(&ws).ok().flatten(),
             }
-            let hist = stack.store()?.history(&ws)?;
+            .map(|b| statestore::digest(&b));
+            let hist = store.history(&ws)?;
             if hist.is_empty() {
                 println!("No state versions in workspace {ws:?}.");
                 return Ok(0);
             }
-            println!(
-                "{:<8} {:<25} {:<22} {:<24} {:>10}",
-                "SERIAL", "CREATED", "OPERATION", "WHO", "BYTES"
-            );
-            for v in hist {
-                println!(
-                    "{:<8} {:<25} {:<22} {:<24} {:>10}",
-                    v.serial, v.created, v.operation, v.who, v.size
-                );
-            }
+            print!("{}", history_table(&hist, current.as_deref()));
             Ok(0)
         }
-        StateCmd::Rollback { serial, lock } => {
-            with_lock(&mut stack, &lock, "OperationTypeInvalid", |store, ws| {
-                let v =
-                    store.rollback(ws, serial, &WriteMeta::new(format!("rollback to {serial}")))?;
-                println!(
-                    "Restored the state of serial {serial} as serial {}.",
-                    v.serial
+        StateCmd::Rollback {
+            serial,
+            keep_newer,
+            lock,
+        } => with_lock(&mut stack, &lock, "OperationTypeInvalid", |stack, ws| {
+            let r = stack.store()?.rollback(
+                ws,
+                serial,
+                keep_newer,
+                &WriteMeta::new(format!("rollback to {serial}")),
+            )?;
+            if let Some(why) = &r.current_unreadable {
+                ui::warning(
+                    "The current state could not be read",
+                    &format!("{why}\n\nIt stays in history; the rollback went ahead without it, so weir could not check which resource instances the restored version no longer tracks."),
+                    color,
                 );
-                Ok(0)
-            })
+            }
+            if !r.forgotten.is_empty() {
+                ui::warning(
+                    "Resource instances are no longer tracked",
+                    &format!(
+                        "The state of serial {serial} does not track these resource instances, which the state rolled back from did:\n{}\n\nweir no longer manages their remote objects: the next plan proposes to create them again, and the existing objects may need to be imported or deleted by hand. To keep tracking them, roll back with -keep-newer instead.",
+                        r.forgotten.iter().map(|i| format!("  - {i}")).collect::<Vec<_>>().join("\n")
+                    ),
+                    color,
+                );
+            }
+            if !r.kept.is_empty() {
+                println!(
+                    "Kept {} resource instance(s) created after serial {serial}: {}.",
+                    r.kept.len(),
+                    r.kept.join(", ")
+                );
+            }
+            println!(
+                "Restored the state of serial {serial} as serial {}.",
+                r.version.serial
+            );
+            Ok(0)
+        }),
+        StateCmd::Recover {
+            apply,
+            discard,
+            lock,
+        } => {
+            let ws = stack.workspace()?;
+            if (apply || discard) && lock.lock {
+                stack.lock_for_recovery(&ws, lock_timeout(&lock)?)?;
+            }
+            let pending = stack.store()?.pending_journals(&ws)?;
+            if pending.is_empty() {
+                println!("No interrupted apply to recover in workspace {ws:?}.");
+                return Ok(0);
+            }
+            for j in pending {
+                let h = &j.header;
+                println!(
+                    "Journal {}\n  {} by {}, started {}, from lineage {} serial {}: {} recorded operation(s)",
+                    j.location, h.operation, h.who, h.started, h.base_lineage, h.base_serial, j.len()
+                );
+                for line in j.describe()? {
+                    println!("    {line}");
+                }
+                if apply {
+                    let r = stack.store()?.recover_onto_current(&ws, j)?;
+                    match r.version {
+                        Some(v) => println!("Applied them to the state: serial {}.", v.serial),
+                        None => println!("The state already holds them; the journal is removed."),
+                    }
+                } else if discard {
+                    stack.store()?.set_aside(j)?;
+                    println!("Set the journal aside; it will not be recovered.");
+                }
+            }
+            if !apply && !discard {
+                println!("\nRun \"weir state recover -apply\" to apply the recorded operations to the current state, or \"weir state recover -discard\" to set the journal aside.");
+            }
+            stack.unlock();
+            Ok(0)
         }
     })();
     match result {
         Ok(c) => c,
         Err(f) => fail(f, color),
+    }
+}
+
+/// Prints a workspace verb's error the way Terraform's old-style commands do (plain text, or a
+/// diagnostic for the not-empty check).
+fn workspace_error(e: WorkspaceError, trim: bool, color: bool) -> u8 {
+    match e {
+        WorkspaceError::Store(e @ StoreError::WorkspaceNotEmpty { .. }) => {
+            let mut d = diagnostics::Diagnostics::new();
+            d.push(diagnostics::Diagnostic::error(
+                statestore::WORKSPACE_NOT_EMPTY_SUMMARY,
+                e.to_string(),
+            ));
+            ui::plain_error(&ui::render_diags(&d, color), color);
+        }
+        WorkspaceError::Store(StoreError::Lock(l)) => {
+            ui::error(statestore::LOCK_ERROR_SUMMARY, &l.to_string(), color);
+        }
+        other => {
+            let text = other.to_string();
+            ui::plain_error(if trim { text.trim() } else { &text }, color);
+        }
+    }
+    1
+}
+
+const CREATED: &str = "Created and switched to workspace {name:?}!";
+
+fn created(name: &str, color: bool) {
+    let head = CREATED.replace("{name:?}", &format!("{name:?}"));
+    let body = "You're now on a new, empty workspace. Workspaces isolate their state,\nso if you run \"terraform plan\" Terraform will not see any existing state\nfor this configuration.";
+    if color {
+        println!("\x1b[0m\x1b[32m\x1b[1m{head}\x1b[0m\x1b[32m\n\n{body}\x1b[0m");
+    } else {
+        println!("{head}\n\n{body}");
     }
 }
 
 pub fn workspace(cmd: WorkspaceCmd) -> u8 {
     let color = ui::color(false);
-    let mut stack = Stack::open(&cwd());
-    let result: Result<u8, Failure> = (|| match cmd {
-        WorkspaceCmd::New { name } => {
-            let store = stack.store()?;
-            store.create_workspace(&name)?;
-            store.select_workspace(&name)?;
-            if color {
-                println!("\x1b[0m\x1b[32m\x1b[1mCreated and switched to workspace {name:?}!\x1b[0m\x1b[32m\n\nYou're now on a new, empty workspace. Workspaces isolate their state,\nso if you run \"terraform plan\" Terraform will not see any existing state\nfor this configuration.\x1b[0m");
-            } else {
-                println!("Created and switched to workspace {name:?}!\n\nYou're now on a new, empty workspace. Workspaces isolate their state,\nso if you run \"terraform plan\" Terraform will not see any existing state\nfor this configuration.");
+    let mut stack = crate::here();
+    match cmd {
+        WorkspaceCmd::New { name, lock: _ } => {
+            match operations::workspace::new(&mut stack, &name) {
+                Ok(()) => {
+                    created(&name, color);
+                    0
+                }
+                Err(e) => workspace_error(e, false, color),
             }
-            Ok(0)
         }
         WorkspaceCmd::Select { name, or_create } => {
-            let store = stack.store()?;
-            if or_create && !store.workspaces()?.contains(&name) {
-                store.create_workspace(&name)?;
-            }
-            store.select_workspace(&name)?;
-            if color {
-                println!("\x1b[0m\x1b[32mSwitched to workspace {name:?}.\x1b[0m");
-            } else {
-                println!("Switched to workspace {name:?}.");
-            }
-            Ok(0)
-        }
-        WorkspaceCmd::List => {
-            let current = stack.workspace()?;
-            let names = if cwd().join(".weir").join(statestore::DB_FILE_NAME).exists() {
-                stack.store()?.workspaces()?
-            } else {
-                vec![statestore::DEFAULT_WORKSPACE.to_string()]
-            };
-            for n in names {
-                if n == current {
-                    println!("* {n}");
-                } else {
-                    println!("  {n}");
+            match operations::workspace::select(&mut stack, &name, or_create) {
+                Ok(Selected::Already) => 0,
+                Ok(Selected::Created) => {
+                    created(&name, color);
+                    0
                 }
+                Ok(Selected::Switched) => {
+                    if color {
+                        println!("\x1b[0m\x1b[32mSwitched to workspace {name:?}.\x1b[0m");
+                    } else {
+                        println!("Switched to workspace {name:?}.");
+                    }
+                    0
+                }
+                Err(e) => workspace_error(e, false, color),
             }
-            println!();
-            Ok(0)
         }
-        WorkspaceCmd::Show => {
-            println!("{}", stack.workspace()?);
-            Ok(0)
-        }
-        WorkspaceCmd::Delete { name, force } => {
-            stack.store()?.delete_workspace(&name, force)?;
-            if color {
-                println!("\x1b[0m\x1b[32mDeleted workspace {name:?}!\x1b[0m");
-            } else {
-                println!("Deleted workspace {name:?}!");
+        WorkspaceCmd::List => match operations::workspace::list(&mut stack) {
+            Ok((names, current, overridden)) => {
+                let mut out = String::new();
+                for n in names {
+                    out.push_str(if n == current { "* " } else { "  " });
+                    out.push_str(&n);
+                    out.push('\n');
+                }
+                println!("{out}");
+                if overridden {
+                    println!("\n\nThe active workspace is being overridden using the TF_WORKSPACE environment\nvariable.\n");
+                }
+                0
             }
-            Ok(0)
+            Err(e) => workspace_error(e, false, color),
+        },
+        WorkspaceCmd::Show => match stack.selection().workspace(&stack.dir) {
+            Ok(w) => {
+                println!("{w}");
+                0
+            }
+            Err(e) => {
+                ui::plain_error(&format!("Error selecting workspace: {e}"), color);
+                1
+            }
+        },
+        WorkspaceCmd::Delete { name, force, lock } => {
+            let timeout = match lock_timeout(&lock) {
+                Ok(t) => t,
+                Err(f) => return fail(f, color),
+            };
+            match operations::workspace::delete(&mut stack, &name, force, lock.lock, timeout) {
+                Ok(had_resources) => {
+                    if color {
+                        println!("\x1b[0m\x1b[32mDeleted workspace {name:?}!\x1b[0m");
+                    } else {
+                        println!("Deleted workspace {name:?}!");
+                    }
+                    if had_resources {
+                        let warn = format!("WARNING: {name:?} was non-empty.\nThe resources managed by the deleted workspace may still exist,\nbut are no longer manageable by Terraform since the state has\nbeen deleted.\n");
+                        if color {
+                            println!("\x1b[0m\x1b[33m{warn}\x1b[0m");
+                        } else {
+                            println!("{warn}");
+                        }
+                    }
+                    0
+                }
+                // Terraform trims these two messages for `delete` only.
+                Err(e) => workspace_error(e, true, color),
+            }
         }
-    })();
-    match result {
-        Ok(c) => c,
-        Err(f) => fail(f, color),
     }
 }
 
 pub fn force_unlock(id: &str, force: bool) -> u8 {
     let color = ui::color(false);
-    let mut stack = Stack::open(&cwd());
-    let r: Result<(), Failure> = (|| {
-        let ws = stack.workspace()?;
-        if !force
-            && !ui::confirm(
+    let mut stack = crate::here();
+    let result: Result<(), String> = (|| {
+        let ws = stack.workspace().map_err(|_| {
+            "Error selecting workspace: Invalid workspace name set using TF_WORKSPACE".to_owned()
+        })?;
+        let store = stack
+            .store()
+            .map_err(|f| format!("Failed to load state: {}", first_detail(&f)))?;
+        if !force {
+            // Terraform's local backend: a lock dies with its process, so there is nothing
+            // another process could safely release.
+            if store.backend().kind() == "local" {
+                return Err("Local state cannot be unlocked by another process".into());
+            }
+            if !ui::confirm(
                 "Do you really want to force-unlock?",
                 "  Terraform will remove the lock on the remote state.\n  This will allow local Terraform commands to modify this state, even though it\n  may still be in use. Only 'yes' will be accepted to confirm.",
-            )
-        {
-            return Err(Failure::new("force-unlock cancelled.", ""));
+            ) {
+                println!("force-unlock cancelled.");
+                return Err(String::new());
+            }
         }
-        stack
-            .store()?
-            .force_unlock(&ws, id)
-            .map_err(|e| Failure::new("Failed to unlock state", e.to_string()))
+        store
+            .unlock(&ws, id)
+            .map_err(|e| format!("Failed to unlock state: {e}"))
     })();
-    match r {
+    match result {
         Ok(()) => {
             if color {
                 println!("\x1b[0m\x1b[1m\x1b[32mTerraform state has been successfully unlocked!\x1b[0m\x1b[32m\n\nThe state has been unlocked, and Terraform commands should now be able to\nobtain a new lock on the remote state.\x1b[0m");
@@ -462,6 +664,52 @@ pub fn force_unlock(id: &str, force: bool) -> u8 {
             }
             0
         }
-        Err(f) => fail(f, color),
+        Err(msg) => {
+            if !msg.is_empty() {
+                ui::plain_error(&msg, color);
+            }
+            1
+        }
+    }
+}
+
+fn first_detail(f: &Failure) -> String {
+    f.diagnostics
+        .iter()
+        .next()
+        .map(|d| d.detail.clone())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn history_columns_fit_their_contents() {
+        let v = |serial, op: &str, who: &str, size, digest: &str| statestore::VersionInfo {
+            serial,
+            lineage: "l".into(),
+            created: "2026-11-30T01:14:39.276956951Z".into(),
+            operation: op.into(),
+            who: who.into(),
+            size,
+            digest: digest.into(),
+        };
+        let table = history_table(
+            &[
+                v(1, "apply", "root@vm", 2081, "a"),
+                v(2, "external", "", 2081, "b"),
+                v(3, "rollback to 1", "someone@a-long-host-name", 123456, "a"),
+            ],
+            Some("a"),
+        );
+        assert_eq!(
+            table,
+            "  SERIAL  CREATED               OPERATION      WHO                        BYTES\n\
+            \x20 1       2026-11-30T01:14:39Z  apply          root@vm                     2081\n\
+            \x20 2       2026-11-30T01:14:39Z  external       -                           2081\n\
+             * 3       2026-11-30T01:14:39Z  rollback to 1  someone@a-long-host-name  123456\n"
+        );
     }
 }

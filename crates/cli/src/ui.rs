@@ -56,6 +56,32 @@ pub fn error(summary: &str, detail: &str, color: bool) {
     print_diags(&ds, &Sources::new(), color);
 }
 
+/// Prints one warning without a source snippet.
+pub fn warning(summary: &str, detail: &str, color: bool) {
+    let mut ds = Diagnostics::new();
+    ds.push(diagnostics::Diagnostic::warning(summary, detail));
+    print_diags(&ds, &Sources::new(), color);
+}
+
+/// Prints text to stderr as Terraform's `Ui.Error` does (red, when colour is on): the verbs
+/// that report plain messages rather than diagnostics (workspace, force-unlock).
+pub fn plain_error(text: &str, color: bool) {
+    if color {
+        eprintln!("\x1b[31m{text}\x1b[0m\x1b[0m");
+    } else {
+        eprintln!("{text}");
+    }
+}
+
+/// Diagnostics rendered to a string (for verbs that print them through [`plain_error`]).
+pub fn render_diags(diags: &Diagnostics, color: bool) -> String {
+    let opts = RenderOptions {
+        color,
+        ..Default::default()
+    };
+    diagnostics::render::render_all(diags.iter(), &Sources::new(), opts)
+}
+
 pub fn bold(s: &str, color: bool) -> String {
     if color {
         format!("\x1b[1m{s}\x1b[0m")

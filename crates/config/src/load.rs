@@ -69,6 +69,14 @@ fn config_files(dir: &Path) -> std::io::Result<(Vec<String>, Vec<String>)> {
     Ok((primary, overrides))
 }
 
+/// Whether `dir` holds any Terraform configuration file (`.tf` or `.tf.json`, overrides
+/// included), as Terraform's `IsConfigDir` decides before planning.
+pub fn is_config_dir(dir: &Path) -> bool {
+    config_files(dir)
+        .map(|(primary, overrides)| !primary.is_empty() || !overrides.is_empty())
+        .unwrap_or(false)
+}
+
 fn block_key(b: &Block) -> (String, Vec<String>) {
     (b.type_name.clone(), b.labels.clone())
 }

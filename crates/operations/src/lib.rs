@@ -11,6 +11,7 @@ pub mod planfile;
 pub mod show;
 pub mod state_ops;
 pub mod vars;
+pub mod workspace;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -23,11 +24,12 @@ use plans::{Plan, PlanMode};
 use providers::schema::ProviderSchema;
 use sha2::{Digest, Sha256};
 use states::{InstanceObject, ObjectKey, OutputValue, ResourceAddr, State};
-use statestore::{ApplyJournal, LockInfo, SqliteStore, StateStore, StoreError, WriteMeta};
+use statestore::{ApplyJournal, LockInfo, StateStore, StoreError, WriteMeta};
 
 pub use engine::ApplyEvent;
 pub use factory::Factory;
 pub use vars::VarArg;
+pub use workspace::Selection;
 
 /// The Terraform version weir is compatible with; written into state files.
 pub const TERRAFORM_VERSION: &str = "1.11.4";
@@ -52,71 +54,215 @@ impl Failure {
 
 impl From<StoreError> for Failure {
     fn from(e: StoreError) -> Failure {
-        match e {
-            StoreError::Lock(l) => Failure::new(statestore::LOCK_ERROR_SUMMARY, l.to_string()),
-            StoreError::WorkspaceNotEmpty { .. } => {
-                Failure::new(statestore::WORKSPACE_NOT_EMPTY_SUMMARY, e.to_string())
+        let summary = match &e {
+            StoreError::Lock(l) => {
+                return Failure::new(statestore::LOCK_ERROR_SUMMARY, l.to_string())
             }
-            other => Failure::new("Failed to load state", other.to_string()),
+            StoreError::WorkspaceNotEmpty { .. } => statestore::WORKSPACE_NOT_EMPTY_SUMMARY,
+            StoreError::NoSuchVersion { serial, .. } => {
+                return Failure::new(
+                    format!("No state version with serial {serial}"),
+                    format!("{e}. Run \"weir state history\" to list the recorded versions."),
+                )
+            }
+            StoreError::JournalConflict(_) => "Unrecovered apply journal",
+            StoreError::CorruptJournal { .. } => "Unreadable apply journal",
+            StoreError::Migration { .. } => "Failed to move the state to terraform.tfstate",
+            StoreError::Cancelled => "Operation cancelled",
+            StoreError::NoSuchWorkspace(_)
+            | StoreError::WorkspaceExists(_)
+            | StoreError::InvalidWorkspaceName(_)
+            | StoreError::DeleteActiveWorkspace(_)
+            | StoreError::DeleteDefaultWorkspace => "Invalid workspace",
+            _ => "Failed to load state",
+        };
+        Failure::new(summary, e.to_string().trim().to_owned())
+    }
+}
+
+impl From<workspace::WorkspaceError> for Failure {
+    fn from(e: workspace::WorkspaceError) -> Failure {
+        match e {
+            workspace::WorkspaceError::Store(s) => s.into(),
+            other => Failure::new(
+                "Error selecting workspace",
+                other.to_string().trim().to_owned(),
+            ),
         }
     }
 }
 
 pub type Result<T, E = Failure> = std::result::Result<T, E>;
 
-/// A working directory with its embedded state store.
+/// A working directory: its state store (opened on first use), the workspace selection and
+/// the lock this run holds (released when the stack is dropped).
 pub struct Stack {
     pub dir: PathBuf,
-    store: Option<SqliteStore>,
+    selection: Selection,
+    store: Option<StateStore>,
+    cancel: cancel::Cancel,
+    /// `(workspace, lock id)` of the lock this run holds.
+    held: Option<(String, String)>,
 }
 
 impl Stack {
+    /// A working directory with no `TF_WORKSPACE`/`TF_DATA_DIR` overrides.
     pub fn open(dir: &Path) -> Stack {
-        let dir = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
-        Stack { dir, store: None }
+        Stack::open_with(dir, Selection::default())
     }
 
-    /// The state store, created on first use.
-    pub fn store(&mut self) -> Result<&SqliteStore> {
+    /// A working directory whose workspace selection honours `selection` (what the caller
+    /// read from `TF_WORKSPACE` and `TF_DATA_DIR`).
+    pub fn open_with(dir: &Path, selection: Selection) -> Stack {
+        let dir = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+        Stack {
+            dir,
+            selection,
+            store: None,
+            cancel: cancel::Cancel::new(),
+            held: None,
+        }
+    }
+
+    /// The run's cancellation token: lock waits end early when it is stopped.
+    pub fn cancel(&self) -> &cancel::Cancel {
+        &self.cancel
+    }
+
+    /// Uses `cancel` (e.g. one a signal handler stops) for this run's waits.
+    pub fn set_cancel(&mut self, cancel: cancel::Cancel) {
+        self.cancel = cancel;
+    }
+
+    pub fn selection(&self) -> &Selection {
+        &self.selection
+    }
+
+    /// The state store (Terraform's local backend plus weir's history in `.weir/`), opened on
+    /// first use. A schema-1 `.weir/state.db` is migrated then, and its selected workspace
+    /// becomes `.terraform/environment` unless one is selected already.
+    pub fn store(&mut self) -> Result<&StateStore> {
+        Ok(self.state_store()?)
+    }
+
+    /// [`Stack::store`] with the store's own error.
+    pub fn state_store(&mut self) -> std::result::Result<&StateStore, StoreError> {
         if self.store.is_none() {
-            self.store = Some(SqliteStore::open_workdir(&self.dir)?);
+            let store = StateStore::open_local(&self.dir, TERRAFORM_VERSION)?;
+            if let Some(sel) = store.migrated().and_then(|m| m.selected.clone()) {
+                let file = self
+                    .selection
+                    .data_dir(&self.dir)
+                    .join(workspace::ENVIRONMENT_FILE);
+                if sel != statestore::DEFAULT_WORKSPACE && !file.exists() {
+                    self.selection.select(&self.dir, &sel)?;
+                }
+            }
+            self.store = Some(store);
         }
         Ok(self.store.as_ref().expect("just opened"))
     }
 
     /// The selected workspace: `TF_WORKSPACE` wins, as in Terraform.
     pub fn workspace(&mut self) -> Result<String> {
-        if let Ok(w) = std::env::var("TF_WORKSPACE") {
-            if !w.is_empty() {
-                return Ok(w);
-            }
-        }
-        if !self
-            .dir
-            .join(".weir")
-            .join(statestore::DB_FILE_NAME)
-            .exists()
-        {
-            return Ok(statestore::DEFAULT_WORKSPACE.to_string());
-        }
-        Ok(self.store()?.selected_workspace()?)
+        Ok(self.selection.workspace(&self.dir)?)
     }
 
-    /// The current state of the workspace (an empty one with a fresh lineage if none).
-    pub fn current_state(&mut self, workspace: &str) -> Result<State> {
-        if !self
-            .dir
-            .join(".weir")
-            .join(statestore::DB_FILE_NAME)
-            .exists()
-        {
-            return Ok(State::new(TERRAFORM_VERSION));
+    /// Takes the workspace lock for `operation` (`OperationTypeApply`, …), waiting up to
+    /// `timeout`; interrupted applies are recovered once it is held. Released on drop.
+    pub fn lock(&mut self, workspace: &str, operation: &str, timeout: Duration) -> Result<()> {
+        self.lock_with(workspace, operation, timeout, true)
+    }
+
+    /// [`Stack::lock`] without recovering interrupted applies (for `weir state recover`).
+    pub fn lock_for_recovery(&mut self, workspace: &str, timeout: Duration) -> Result<()> {
+        self.lock_with(workspace, "OperationTypeInvalid", timeout, false)
+    }
+
+    fn lock_with(
+        &mut self,
+        workspace: &str,
+        operation: &str,
+        timeout: Duration,
+        recover: bool,
+    ) -> Result<()> {
+        self.unlock();
+        let cancel = self.cancel.clone();
+        let store = self.store()?;
+        let info = LockInfo::new(operation, TERRAFORM_VERSION, store.location(workspace));
+        if recover {
+            store.lock(workspace, &info, timeout, &cancel)?;
+        } else {
+            store.lock_without_recovery(workspace, &info, timeout, &cancel)?;
         }
+        self.held = Some((workspace.to_owned(), info.id));
+        Ok(())
+    }
+
+    /// Whether this run holds the workspace lock.
+    pub fn holds_lock(&self) -> bool {
+        self.held.is_some()
+    }
+
+    /// Releases the lock this run holds, if any.
+    pub fn unlock(&mut self) {
+        if let (Some((ws, id)), Some(store)) = (self.held.take(), &self.store) {
+            let _ = store.unlock(&ws, &id);
+        }
+    }
+
+    /// The current state of the workspace (an empty one with a fresh lineage if none), read
+    /// and parsed once. Without the lock, interrupted applies are recovered first when the
+    /// lock is free (a holder recovers them itself).
+    pub fn current_state(&mut self, workspace: &str) -> Result<State> {
+        self.recover_if_pending(workspace)?;
         Ok(self
             .store()?
-            .current(workspace)?
+            .read_state(workspace)?
             .unwrap_or_else(|| State::new(TERRAFORM_VERSION)))
     }
+
+    /// Without the lock: recovers interrupted applies if there are any and the lock is free
+    /// (a holder recovers them itself). With it, taking it did already.
+    pub fn recover_if_pending(&mut self, workspace: &str) -> Result<()> {
+        if !self.holds_lock() && !self.store()?.pending_journals(workspace)?.is_empty() {
+            let cancel = self.cancel.clone();
+            let store = self.store()?;
+            let info = LockInfo::new(
+                "OperationTypeInvalid",
+                TERRAFORM_VERSION,
+                store.location(workspace),
+            );
+            match store.lock(workspace, &info, Duration::ZERO, &cancel) {
+                Ok(()) => {
+                    let _ = store.unlock(workspace, &info.id);
+                }
+                Err(StoreError::Lock(_)) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        self.unlock();
+    }
+}
+
+/// Terraform refuses to plan or apply (but not to destroy) a directory without configuration
+/// files, rather than plan to destroy everything: the same error, checked before locking.
+pub fn require_config(dir: &Path, mode: PlanMode, apply: bool) -> Result<()> {
+    if mode == PlanMode::Destroy || config::load::is_config_dir(dir) {
+        return Ok(());
+    }
+    let detail = if apply {
+        "Apply requires configuration to be present. Applying without a configuration would mark everything for destruction, which is normally not what is desired. If you would like to destroy everything, run 'terraform destroy' instead."
+    } else {
+        "Plan requires configuration to be present. Planning without a configuration would mark everything for destruction, which is normally not what is desired. If you would like to destroy everything, run plan with the -destroy option. Otherwise, create a Terraform configuration file (.tf file) and try again."
+    };
+    Err(Failure::new("No configuration files", detail))
 }
 
 /// A loaded configuration.
@@ -212,39 +358,6 @@ pub struct Planned {
     pub options: engine::Options,
 }
 
-/// Holds the workspace lock until dropped.
-pub struct LockGuard<'s> {
-    store: &'s SqliteStore,
-    workspace: String,
-    id: String,
-}
-
-impl Drop for LockGuard<'_> {
-    fn drop(&mut self) {
-        let _ = self.store.unlock(&self.workspace, &self.id);
-    }
-}
-
-/// Takes the workspace lock for `operation` (`OperationTypeApply`, …).
-pub fn lock<'s>(
-    store: &'s SqliteStore,
-    workspace: &str,
-    operation: &str,
-    timeout: Duration,
-) -> Result<LockGuard<'s>> {
-    let info = LockInfo::new(
-        operation,
-        TERRAFORM_VERSION,
-        store.db_path().display().to_string(),
-    );
-    store.lock(workspace, &info, timeout)?;
-    Ok(LockGuard {
-        store,
-        workspace: workspace.to_string(),
-        id: info.id,
-    })
-}
-
 fn engine_options(stack: &Stack, req: &PlanRequest, workspace: &str) -> engine::Options {
     engine::Options {
         mode: req.mode,
@@ -314,12 +427,12 @@ pub fn plan(stack: &mut Stack, req: &PlanRequest, factory: &Factory) -> Result<P
 }
 
 /// Backs the engine's apply sink with the store's journal.
-struct JournalSink<'e> {
-    journal: Mutex<Box<dyn ApplyJournal>>,
+struct JournalSink<'j, 'e> {
+    journal: Mutex<ApplyJournal<'j>>,
     events: &'e (dyn Fn(ApplyEvent) + Sync),
 }
 
-impl engine::ApplySink for JournalSink<'_> {
+impl engine::ApplySink for JournalSink<'_, '_> {
     fn record(
         &self,
         addr: &ResourceAddr,
@@ -359,8 +472,9 @@ pub struct Applied {
     pub schemas: BTreeMap<String, Arc<ProviderSchema>>,
 }
 
-/// Applies a plan made against `prior`, journaling every finished operation. Refuses a
-/// stale plan (the state changed since it was made). The caller holds the lock.
+/// Applies a plan made against `planned.prior` (the state as read, once, by this run),
+/// journaling every finished operation, then writes the result as one new version (none if
+/// nothing changed). Without the lock, refuses if the state of record moved on meanwhile.
 pub fn apply(
     stack: &mut Stack,
     planned: &Planned,
@@ -369,34 +483,41 @@ pub fn apply(
     events: &(dyn Fn(ApplyEvent) + Sync),
 ) -> Result<Applied> {
     let workspace = planned.workspace.clone();
-    let current = stack.current_state(&workspace)?;
-    check_fresh(&planned.plan, &current)?;
+    let locked = stack.holds_lock();
     let store = stack.store()?;
-    let journal = store.begin_apply(&workspace, &current, &WriteMeta::new(operation))?;
+    if !locked && !store.unchanged_since_read(&workspace)? {
+        return Err(Failure::new(
+            "Saved plan is stale",
+            "The given plan file can no longer be applied because the state was changed by another operation after the plan was created.",
+        ));
+    }
+    let journal = store.begin_apply(&workspace, &planned.prior, &WriteMeta::new(operation))?;
     let sink = JournalSink {
         journal: Mutex::new(journal),
         events,
     };
     let out = engine::apply(
         &planned.loaded.config,
-        &current,
+        &planned.prior,
         &planned.plan,
         &planned.options,
         factory,
         &sink,
     );
-    let journal = sink
+    let mut journal = sink
         .journal
         .into_inner()
         .map_err(|_| Failure::new("Failed to persist state", "the journal lock was poisoned"))?;
-    let state = journal.state().clone();
     let mut diagnostics = out.diagnostics;
     if let Err(e) = journal.finish() {
-        diagnostics.push(Diagnostic::error("Failed to persist state", e.to_string()));
+        let location = journal.location();
+        diagnostics.push(Diagnostic::error(
+            "Failed to persist state",
+            format!("{e}\n\nEvery completed operation is recorded in the journal {location}; the next weir command that takes the lock recovers it."),
+        ));
     }
-    let state = store.current(&workspace)?.unwrap_or(state);
     Ok(Applied {
-        state,
+        state: journal.into_state(),
         diagnostics,
         sources: planned.sources.clone(),
         schemas: out.schemas,
@@ -521,17 +642,9 @@ pub fn import(
         ));
     }
     let workspace = stack.workspace()?;
-    let mut lock_stack = Stack::open(&stack.dir);
-    let _guard = if lock_state {
-        Some(lock(
-            lock_stack.store()?,
-            &workspace,
-            "OperationTypeImport",
-            lock_timeout,
-        )?)
-    } else {
-        None
-    };
+    if lock_state {
+        stack.lock(&workspace, "OperationTypeImport", lock_timeout)?;
+    }
     let req = PlanRequest {
         targets: vec![addrs::Target::Instance(target.clone())],
         refresh: false,
@@ -602,6 +715,15 @@ pub fn import(
     }
     stack
         .store()?
-        .write(&workspace, &mut state, &WriteMeta::new("import"))?;
+        .write(&workspace, &mut state, &WriteMeta::new("import"))
+        .map_err(persist_failure)?;
     Ok(())
+}
+
+/// A store error while writing state.
+pub fn persist_failure(e: StoreError) -> Failure {
+    match e {
+        StoreError::Lock(_) | StoreError::JournalConflict(_) => e.into(),
+        other => Failure::new("Failed to persist state", other.to_string()),
+    }
 }

@@ -1117,7 +1117,11 @@ pub fn render_plan_relevant(
         }
     }
     if shown.is_empty() && output_changes.is_empty() {
-        out.push_str("\nNo changes. Your infrastructure matches the configuration.\n\n");
+        out.push_str(if plan.mode == PlanMode::Destroy {
+            "\nNo changes. No objects need to be destroyed.\n\n"
+        } else {
+            "\nNo changes. Your infrastructure matches the configuration.\n\n"
+        });
         out.push_str(if plan.mode == PlanMode::Destroy {
             "Either you have not created any objects yet or the existing objects were\nalready deleted outside of Terraform.\n"
         } else {

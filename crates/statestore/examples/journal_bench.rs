@@ -1,10 +1,11 @@
 //! Measures the apply journal: `cargo run --release -p statestore --example journal_bench -- 100000`.
-//! Each record_instance is its own committed transaction (durable against kill -9).
+//! Each record_instance is one appended frame (durable against kill -9); finish writes the
+//! state of record (`terraform.tfstate`) and records the version in history.
 
 use std::time::Instant;
 
 use states::{InstanceKey, InstanceObject, ObjectKey, RawJson, ResourceAddr, State};
-use statestore::{SqliteStore, StateStore, WriteMeta};
+use statestore::{LockInfo, StateStore, WriteMeta};
 
 fn main() {
     let n: usize = std::env::args()
@@ -12,7 +13,17 @@ fn main() {
         .and_then(|a| a.parse().ok())
         .unwrap_or(100_000);
     let dir = std::env::temp_dir().join(format!("weir-journal-bench-{}", std::process::id()));
-    let store = SqliteStore::open(&dir, "default").expect("open");
+    std::fs::create_dir_all(&dir).expect("dir");
+    let store = StateStore::open_local(&dir, "1.11.4").expect("open");
+    let info = LockInfo::new("OperationTypeApply", "1.11.4", "");
+    store
+        .lock(
+            "default",
+            &info,
+            std::time::Duration::ZERO,
+            &cancel::Cancel::new(),
+        )
+        .expect("lock");
     let provider = "provider[\"registry.terraform.io/hashicorp/aws\"]";
     let addr = ResourceAddr::managed("aws_instance", "fleet");
     let objects: Vec<InstanceObject> = (0..n)
@@ -43,10 +54,13 @@ fn main() {
     }
     let record = t.elapsed();
     let t = Instant::now();
-    let v = j.finish().expect("finish");
+    let v = j.finish().expect("finish").expect("a new version");
     let finish = t.elapsed();
     let t = Instant::now();
-    let cur = store.current("default").expect("current").expect("state");
+    let cur = store
+        .read_state("default")
+        .expect("current")
+        .expect("state");
     let load = t.elapsed();
     assert_eq!(cur.object_count(), n);
     // A second apply over the big state touching one instance: cost of begin (base snapshot) + finish.
@@ -61,7 +75,7 @@ fn main() {
         None,
     )
     .expect("record");
-    let v2 = j.finish().expect("finish");
+    let v2 = j.finish().expect("finish").expect("a new version");
     let second = t.elapsed();
     println!(
         "{n} record_instance: {record:?} total ({:.2} µs each); begin {begin:?}; finish (fold to version {}, {:.1} MB) {finish:?}; load current {load:?}; 1-change apply on big state (version {}) {second:?}",

@@ -1,5 +1,6 @@
-//! The apply journal file: an append-only sequence of checksummed frames, one per completed
-//! resource operation, written with a single `write(2)` each.
+//! The apply journal encoding: an append-only sequence of checksummed frames, a header first
+//! (what the run started from), then one frame per completed resource operation, each written
+//! with a single `write(2)`.
 //!
 //! Why a file and not SQLite rows: a SQLite commit costs ~15 µs even in WAL mode without fsync
 //! (page rewrite, WAL frame, shm locking), so 100,000 per-operation commits take well over a
@@ -21,9 +22,15 @@ use states::{
 /// Payload: one line of compact JSON metadata, `\n`, then the body (compact JSON, may be empty).
 const HEADER: usize = 12;
 
-#[derive(serde::Serialize, serde::Deserialize)]
+const KIND_OBJECT: u8 = 0;
+const KIND_OUTPUT: u8 = 1;
+const KIND_CHECKS: u8 = 2;
+/// The run header ([`crate::JournalHeader`] as the body); always the first frame.
+const KIND_HEADER: u8 = 3;
+
+#[derive(Default, serde::Serialize, serde::Deserialize)]
 struct Meta {
-    /// 0 object, 1 output, 2 check results.
+    /// 0 object, 1 output, 2 check results, 3 header.
     k: u8,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     m: String,
@@ -111,7 +118,7 @@ impl JournalWriter {
         obj: Option<&InstanceObject>,
     ) -> std::io::Result<()> {
         let meta = Meta {
-            k: 0,
+            k: KIND_OBJECT,
             m: addr.module.clone(),
             o: addr.mode.as_str().to_owned(),
             t: addr.type_name.clone(),
@@ -126,65 +133,105 @@ impl JournalWriter {
 
     pub(crate) fn output(&mut self, name: &str, out: Option<&OutputValue>) -> std::io::Result<()> {
         let meta = Meta {
-            k: 1,
-            m: String::new(),
-            o: String::new(),
-            t: String::new(),
+            k: KIND_OUTPUT,
             n: name.to_owned(),
-            p: String::new(),
-            i: None,
-            d: None,
             b: out.is_some(),
+            ..Meta::default()
         };
         self.append(&meta, out.map(|o| o.to_compact_json()).as_deref())
     }
 
     pub(crate) fn checks(&mut self, body: &str) -> std::io::Result<()> {
         let meta = Meta {
-            k: 2,
-            m: String::new(),
-            o: String::new(),
-            t: String::new(),
-            n: String::new(),
-            p: String::new(),
-            i: None,
-            d: None,
+            k: KIND_CHECKS,
             b: true,
+            ..Meta::default()
         };
         self.append(&meta, Some(body))
     }
+
+    pub(crate) fn header(&mut self, header: &crate::JournalHeader) -> std::io::Result<()> {
+        let meta = Meta {
+            k: KIND_HEADER,
+            b: true,
+            ..Meta::default()
+        };
+        let body = serde_json::to_string(header).map_err(std::io::Error::other)?;
+        self.append(&meta, Some(&body))
+    }
+
+    pub(crate) fn sync(&mut self) -> std::io::Result<()> {
+        self.file.sync_data()
+    }
+
+    pub(crate) fn file(&self) -> &File {
+        &self.file
+    }
 }
 
-/// Replays a journal onto `state`. Stops at the first incomplete or damaged frame (the tail a
-/// crash can leave) and returns how many entries were applied.
-pub(crate) fn replay(bytes: &[u8], state: &mut State) -> Result<usize, String> {
+/// The complete frames of a journal: `(meta, body)` pairs, stopping at the first incomplete or
+/// damaged frame (the tail a crash can leave).
+fn frames(bytes: &[u8]) -> impl Iterator<Item = Result<(Meta, &str), String>> + '_ {
     let mut pos = 0;
-    let mut count = 0;
-    while pos + HEADER <= bytes.len() {
+    std::iter::from_fn(move || {
+        if pos + HEADER > bytes.len() {
+            return None;
+        }
         let len = u32::from_le_bytes(bytes[pos..pos + 4].try_into().unwrap_or_default()) as usize;
         let sum = u64::from_le_bytes(bytes[pos + 4..pos + HEADER].try_into().unwrap_or_default());
         let start = pos + HEADER;
-        let Some(payload) = bytes.get(start..start + len) else {
-            break;
-        };
+        let payload = bytes.get(start..start + len)?;
         if len == 0 || fnv1a(payload) != sum {
-            break;
+            return None;
         }
-        let nl = payload
-            .iter()
-            .position(|b| *b == b'\n')
-            .ok_or("journal frame without metadata line")?;
-        let meta: Meta = serde_json::from_slice(&payload[..nl]).map_err(|e| e.to_string())?;
-        let body = std::str::from_utf8(&payload[nl + 1..]).map_err(|e| e.to_string())?;
+        pos = start + len;
+        let parsed = (|| {
+            let nl = payload
+                .iter()
+                .position(|b| *b == b'\n')
+                .ok_or("journal frame without metadata line")?;
+            let meta: Meta = serde_json::from_slice(&payload[..nl]).map_err(|e| e.to_string())?;
+            let body = std::str::from_utf8(&payload[nl + 1..]).map_err(|e| e.to_string())?;
+            Ok((meta, body))
+        })();
+        Some(parsed)
+    })
+}
+
+/// Splits a journal into its header and the operation frames after it. `Ok(None)` for a
+/// journal whose header never became complete (nothing was recorded).
+pub(crate) fn split_header(bytes: &[u8]) -> Result<Option<(crate::JournalHeader, &[u8])>, String> {
+    let Some(first) = frames(bytes).next() else {
+        return Ok(None);
+    };
+    let (meta, body) = first?;
+    if meta.k != KIND_HEADER {
+        return Err("the journal does not start with a header".into());
+    }
+    let header = serde_json::from_str(body).map_err(|e| format!("bad journal header: {e}"))?;
+    let len = u32::from_le_bytes(bytes[0..4].try_into().unwrap_or_default()) as usize;
+    Ok(Some((header, &bytes[HEADER + len..])))
+}
+
+fn object_addr(meta: &Meta) -> Result<(ResourceAddr, ObjectKey), String> {
+    let mode = ResourceMode::parse(&meta.o)
+        .ok_or_else(|| format!("bad resource mode {:?} in journal", meta.o))?;
+    let addr = ResourceAddr::new(meta.m.clone(), mode, meta.t.clone(), meta.n.clone());
+    let key = ObjectKey {
+        key: key_from_text(meta.i.clone())?,
+        deposed: meta.d.clone(),
+    };
+    Ok((addr, key))
+}
+
+/// Replays operation frames onto `state` and returns how many entries were applied.
+pub(crate) fn replay(bytes: &[u8], state: &mut State) -> Result<usize, String> {
+    let mut count = 0;
+    for frame in frames(bytes) {
+        let (meta, body) = frame?;
         match meta.k {
-            0 => {
-                let mode = ResourceMode::parse(&meta.o)
-                    .ok_or_else(|| format!("bad resource mode {:?} in journal", meta.o))?;
-                let addr = ResourceAddr::new(meta.m, mode, meta.t, meta.n);
-                let key = ObjectKey {
-                    key: key_from_text(meta.i)?,
-                    deposed: meta.d,
-                };
+            KIND_OBJECT => {
+                let (addr, key) = object_addr(&meta)?;
                 let obj = if meta.b {
                     Some(InstanceObject::from_json(body).map_err(|e| e.to_string())?)
                 } else {
@@ -192,7 +239,7 @@ pub(crate) fn replay(bytes: &[u8], state: &mut State) -> Result<usize, String> {
                 };
                 state.set_object(&addr, &meta.p, key, obj);
             }
-            1 => {
+            KIND_OUTPUT => {
                 if meta.b {
                     state.outputs.insert(
                         meta.n,
@@ -202,16 +249,47 @@ pub(crate) fn replay(bytes: &[u8], state: &mut State) -> Result<usize, String> {
                     state.outputs.remove(&meta.n);
                 }
             }
-            2 => {
+            KIND_CHECKS => {
                 state.check_results =
                     states::check_results_from_json(body).map_err(|e| e.to_string())?
             }
+            KIND_HEADER => return Err("a second header inside the journal".into()),
             other => return Err(format!("unknown journal entry kind {other}")),
         }
         count += 1;
-        pos = start + len;
     }
     Ok(count)
+}
+
+/// Number of complete operation frames.
+pub(crate) fn count(bytes: &[u8]) -> usize {
+    frames(bytes).count()
+}
+
+/// One line per operation frame, for `weir state recover`.
+pub(crate) fn describe(bytes: &[u8]) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    for frame in frames(bytes) {
+        let (meta, _) = frame?;
+        let sign = if meta.b { '+' } else { '-' };
+        out.push(match meta.k {
+            KIND_OBJECT => {
+                let (addr, key) = object_addr(&meta)?;
+                let mut text = addr.to_string();
+                if let Some(k) = &key.key {
+                    text.push_str(&k.to_string());
+                }
+                if let Some(d) = &key.deposed {
+                    text.push_str(&format!(" (deposed object {d})"));
+                }
+                format!("{sign} {text}")
+            }
+            KIND_OUTPUT => format!("{sign} output.{}", meta.n),
+            KIND_CHECKS => "~ check results".to_owned(),
+            other => return Err(format!("unknown journal entry kind {other}")),
+        });
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -16,7 +16,8 @@ pub struct LockInfo {
     pub who: String,
     #[serde(rename = "Version")]
     pub version: String,
-    #[serde(rename = "Created")]
+    /// Written as Go's `time.Time` JSON (RFC 3339, fraction without trailing zeros).
+    #[serde(rename = "Created", serialize_with = "go_time_json")]
     pub created: DateTime<Utc>,
     #[serde(rename = "Path", default)]
     pub path: String,
@@ -55,6 +56,19 @@ impl LockInfo {
     }
 }
 
+/// Go's `time.Time.MarshalJSON` for a UTC time (RFC 3339 with up to nine fraction digits,
+/// trailing zeros dropped), so a lock info file weir writes has the bytes Terraform's would.
+fn go_time_json<S: serde::Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+    let mut out = t.format("%Y-%m-%dT%H:%M:%S").to_string();
+    let nanos = t.nanosecond() % 1_000_000_000;
+    if nanos != 0 {
+        out.push('.');
+        out.push_str(format!("{nanos:09}").trim_end_matches('0'));
+    }
+    out.push('Z');
+    s.serialize_str(&out)
+}
+
 /// Go's `time.Time.String()` for a UTC time: `2006-01-02 15:04:05.999999999 +0000 UTC`
 /// (fraction without trailing zeros, none at all when zero).
 pub fn go_time_string(t: &DateTime<Utc>) -> String {
@@ -80,6 +94,8 @@ mod tests {
         let info: LockInfo = serde_json::from_str(json).unwrap();
         let want = "Lock Info:\n  ID:        3fca3c56-6bb8-4e68-8390-ab3416d8bb5d\n  Path:      terraform.tfstate\n  Operation: OperationTypeApply\n  Who:       root@vm\n  Version:   1.11.4\n  Created:   2026-11-24 19:41:04.196255187 +0000 UTC\n  Info:      \n";
         assert_eq!(info.render(), want);
+        // Serialised back byte for byte as Terraform wrote it.
+        assert_eq!(serde_json::to_string(&info).unwrap(), json);
         let t: DateTime<Utc> = "2026-01-02T03:04:05.120Z".parse().unwrap();
         assert_eq!(go_time_string(&t), "2026-01-02 03:04:05.12 +0000 UTC");
         let t: DateTime<Utc> = "2026-01-02T03:04:05Z".parse().unwrap();

@@ -1,75 +1,58 @@
-//! The embedded store: one SQLite database (WAL mode) per working directory holding every
-//! state version of every workspace, apply journals, lock holder rows and the selected
-//! workspace; plus OS file locks next to it, which die with their process.
+//! The embedded [`History`]: every recorded version in one SQLite database (WAL mode),
+//! `<workdir>/.weir/state.db`, and apply journals as files in `<workdir>/.weir/journal/`.
+//!
+//! Opening is safe under concurrency: ten first runs in a fresh directory race to create the
+//! database, and exactly one creates the schema inside a write transaction while the others
+//! wait for it and find it made. Schema 1 (weir's store before the state of record moved to
+//! Terraform's layout) is migrated on open, see [`crate::migrate`].
 
-use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use fs4::fs_std::FileExt;
-use rusqlite::{params, Connection, ErrorCode, OptionalExtension, Transaction};
-use states::{
-    CheckResult, InstanceObject, ObjectKey, OutputValue, ResourceAddr, ResourceMode, State,
-};
+use rusqlite::{params, Connection, ErrorCode, OptionalExtension};
+use states::{CheckResult, InstanceObject, ObjectKey, OutputValue, ResourceAddr};
 
-use crate::journal::JournalWriter;
-use crate::{
-    valid_workspace_name, ApplyJournal, LockError, LockInfo, Result, StateStore, StoreError,
-    VersionInfo, WriteMeta, DEFAULT_WORKSPACE,
-};
+use crate::backend::Backend;
+use crate::history::{History, JournalHeader, JournalWriter, NewVersion, PendingJournal};
+use crate::journal::{self, JournalWriter as Frames};
+use crate::{Migrated, Result, StoreError, VersionInfo};
 
-/// File name of the database inside the `.weir` directory.
+/// The directory beside the state of record where weir keeps its own records.
+pub const WEIR_DIR: &str = ".weir";
+/// File name of the database inside [`WEIR_DIR`].
 pub const DB_FILE_NAME: &str = "state.db";
 /// Schema version written to `PRAGMA user_version`; a newer one is refused, untouched.
-pub const SCHEMA_VERSION: i64 = 1;
+/// 1: weir kept the state itself (versions, workspaces, selection, locks, runs).
+/// 2: history only; the state of record is the backend's.
+pub const SCHEMA_VERSION: i64 = 2;
 /// States larger than this are stored zstd-compressed.
 const COMPRESS_OVER: usize = 4096;
+/// How long to wait for another process's write transaction on the database.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
 
-const SCHEMA: &str = "
-CREATE TABLE workspaces (
-    stack TEXT NOT NULL, name TEXT NOT NULL, created TEXT NOT NULL,
-    PRIMARY KEY (stack, name));
-CREATE TABLE selected (stack TEXT PRIMARY KEY, workspace TEXT NOT NULL);
+pub(crate) const SCHEMA: &str = "
 CREATE TABLE versions (
     id INTEGER PRIMARY KEY,
     stack TEXT NOT NULL, workspace TEXT NOT NULL, serial INTEGER NOT NULL, lineage TEXT NOT NULL,
     created TEXT NOT NULL, operation TEXT NOT NULL, who TEXT NOT NULL,
-    encoding TEXT NOT NULL, size INTEGER NOT NULL, data BLOB NOT NULL,
-    UNIQUE (stack, workspace, serial));
-CREATE TABLE runs (
-    id INTEGER PRIMARY KEY,
-    stack TEXT NOT NULL, workspace TEXT NOT NULL, token TEXT NOT NULL UNIQUE,
-    operation TEXT NOT NULL, who TEXT NOT NULL, started TEXT NOT NULL,
-    encoding TEXT NOT NULL, base BLOB NOT NULL);
-CREATE TABLE locks (
-    stack TEXT NOT NULL, workspace TEXT NOT NULL, id TEXT NOT NULL, info TEXT NOT NULL,
-    PRIMARY KEY (stack, workspace));
+    encoding TEXT NOT NULL, size INTEGER NOT NULL, digest TEXT NOT NULL, data BLOB NOT NULL);
+CREATE INDEX versions_by_serial ON versions (stack, workspace, serial);
+CREATE INDEX versions_by_digest ON versions (stack, workspace, digest);
 ";
 
-struct HeldLock {
-    id: String,
-    // Holding the open file holds the OS lock; dropping it releases the lock.
-    _file: File,
-}
-
-/// The embedded SQLite state store for one stack.
-pub struct SqliteStore {
+/// History and journals in `<workdir>/.weir/`.
+pub struct SqliteHistory {
     dir: PathBuf,
     db_path: PathBuf,
     stack: String,
     conn: Mutex<Connection>,
-    held: Mutex<HashMap<String, HeldLock>>,
 }
 
-fn now() -> String {
+pub(crate) fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
-}
-
-fn lock_mutex<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // A panic while holding the mutex leaves SQLite consistent (transactions roll back).
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Keeps file names portable: `[A-Za-z0-9._-]` as is, anything else as `%XX`.
@@ -85,7 +68,7 @@ fn fs_safe(name: &str) -> String {
     out
 }
 
-fn encode(bytes: &[u8]) -> Result<(&'static str, Vec<u8>)> {
+pub(crate) fn encode(bytes: &[u8]) -> std::io::Result<(&'static str, Vec<u8>)> {
     if bytes.len() > COMPRESS_OVER {
         Ok(("zstd", zstd::bulk::compress(bytes, 3)?))
     } else {
@@ -93,28 +76,16 @@ fn encode(bytes: &[u8]) -> Result<(&'static str, Vec<u8>)> {
     }
 }
 
-fn decode(encoding: &str, data: Vec<u8>, size: u64) -> std::result::Result<Vec<u8>, String> {
+pub(crate) fn decode(
+    encoding: &str,
+    data: Vec<u8>,
+    size: u64,
+) -> std::result::Result<Vec<u8>, String> {
     match encoding {
         "identity" => Ok(data),
         "zstd" => zstd::bulk::decompress(&data, size as usize).map_err(|e| e.to_string()),
         other => Err(format!("unknown encoding {other:?}")),
     }
-}
-
-fn open_lock_file(path: &Path) -> Result<File> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    Ok(OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .read(true)
-        .write(true)
-        .open(path)?)
-}
-
-fn try_lock(file: &File) -> Result<bool> {
-    Ok(FileExt::try_lock_exclusive(file)?)
 }
 
 fn is_corruption(e: &rusqlite::Error) -> bool {
@@ -124,17 +95,44 @@ fn is_corruption(e: &rusqlite::Error) -> bool {
     )
 }
 
-fn configure(conn: &Connection) -> rusqlite::Result<()> {
-    conn.busy_timeout(Duration::from_secs(30))?;
-    // WAL + NORMAL: a commit is written to the WAL (OS page cache) before it returns, so it
-    // survives the process being killed; only an OS crash or power loss can lose the last
-    // commits (never corrupting the database). FULL would fsync every commit (milliseconds each).
-    conn.pragma_update(None, "journal_mode", "WAL")?;
-    conn.pragma_update(None, "synchronous", "NORMAL")?;
-    Ok(())
+pub(crate) fn map_sql(path: &Path, e: rusqlite::Error) -> StoreError {
+    if is_corruption(&e) {
+        StoreError::Corrupt {
+            path: path.display().to_string(),
+            detail: e.to_string(),
+        }
+    } else {
+        StoreError::Database {
+            path: path.display().to_string(),
+            detail: e.to_string(),
+        }
+    }
 }
 
-const VERSION_COLS: &str = "serial, lineage, created, operation, who, size";
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
+    )
+}
+
+/// Runs `f` again while SQLite answers "busy" without calling its busy handler (switching to
+/// WAL, or a reader becoming a writer), up to [`BUSY_TIMEOUT`].
+fn retry_busy<T>(mut f: impl FnMut() -> rusqlite::Result<T>) -> rusqlite::Result<T> {
+    let deadline = Instant::now() + BUSY_TIMEOUT;
+    let mut delay = Duration::from_millis(1);
+    loop {
+        match f() {
+            Err(e) if is_busy(&e) && Instant::now() < deadline => {
+                std::thread::sleep(delay);
+                delay = (delay * 2).min(Duration::from_millis(50));
+            }
+            other => return other,
+        }
+    }
+}
+
+const VERSION_COLS: &str = "serial, lineage, created, operation, who, size, digest";
 
 fn version_info(row: &rusqlite::Row<'_>) -> rusqlite::Result<VersionInfo> {
     Ok(VersionInfo {
@@ -144,56 +142,252 @@ fn version_info(row: &rusqlite::Row<'_>) -> rusqlite::Result<VersionInfo> {
         operation: row.get(3)?,
         who: row.get(4)?,
         size: row.get::<_, i64>(5)? as u64,
+        digest: row.get(6)?,
     })
 }
 
-/// What the version-writing helpers need; shared by the store and its journals.
-struct Ctx<'a> {
-    stack: &'a str,
-    db_path: &'a Path,
+/// The schema version of an existing database, read without changing anything (`None` if it
+/// cannot be read at all).
+pub(crate) fn peek_schema(db_path: &Path) -> Option<i64> {
+    let conn =
+        Connection::open_with_flags(db_path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).ok()?;
+    conn.query_row("PRAGMA user_version", [], |r| r.get(0)).ok()
 }
 
-impl Ctx<'_> {
-    fn map_sql(&self, e: rusqlite::Error) -> StoreError {
-        if is_corruption(&e) {
-            StoreError::Corrupt {
-                path: self.db_path.display().to_string(),
-                detail: e.to_string(),
+/// Inserts one version row (no duplicate check).
+pub(crate) fn insert_version(
+    conn: &Connection,
+    db_path: &Path,
+    stack: &str,
+    workspace: &str,
+    v: &NewVersion<'_>,
+    created: &str,
+) -> Result<VersionInfo> {
+    let (encoding, data) = encode(v.bytes)?;
+    conn.execute(
+        "INSERT INTO versions (stack, workspace, serial, lineage, created, operation, who, encoding, size, digest, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        params![stack, workspace, v.serial as i64, v.lineage, created, v.operation, v.who, encoding, v.bytes.len() as i64, v.digest, data],
+    )
+    .map_err(|e| map_sql(db_path, e))?;
+    Ok(VersionInfo {
+        serial: v.serial,
+        lineage: v.lineage.to_owned(),
+        created: created.to_owned(),
+        operation: v.operation.to_owned(),
+        who: v.who.to_owned(),
+        size: v.bytes.len() as u64,
+        digest: v.digest.to_owned(),
+    })
+}
+
+impl SqliteHistory {
+    /// Opens (creating if needed) `<weir_dir>/state.db` for `stack`. Refuses a corrupt database
+    /// or one from a newer weir without changing it. A schema-1 database is migrated: its
+    /// latest versions become the state of record in `backend` (see [`Migrated`]).
+    pub fn open(
+        weir_dir: &Path,
+        stack: &str,
+        backend: &dyn Backend,
+        terraform_version: &str,
+    ) -> Result<(SqliteHistory, Option<Migrated>)> {
+        match SqliteHistory::open_writable(weir_dir, stack, backend, terraform_version) {
+            Err(StoreError::Database { .. }) if weir_dir.join(DB_FILE_NAME).is_file() => {
+                // A directory the user may read but not write: history can still be listed
+                // (and rolled back from elsewhere); recording fails, and reading commands skip it.
+                SqliteHistory::open_read_only(weir_dir, stack).map(|h| (h, None))
             }
-        } else {
-            StoreError::Sqlite(e)
+            other => other,
         }
     }
 
-    fn latest(&self, conn: &Connection, workspace: &str) -> Result<Option<(VersionInfo, Vec<u8>)>> {
-        self.version_where(conn, workspace, "ORDER BY serial DESC LIMIT 1", None)
+    fn open_read_only(weir_dir: &Path, stack: &str) -> Result<SqliteHistory> {
+        use rusqlite::OpenFlags;
+        let db_path = weir_dir.join(DB_FILE_NAME);
+        let sql = |e| map_sql(&db_path, e);
+        let version_of =
+            |conn: &Connection| conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0));
+        let conn =
+            Connection::open_with_flags(&db_path, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(sql)?;
+        let (conn, version) = match version_of(&conn) {
+            Ok(v) => (conn, v),
+            // A WAL database whose shared-memory file cannot be created here: read the file
+            // as it is (commits still in a WAL file someone else holds are not seen).
+            Err(_) => {
+                let uri = format!(
+                    "file:{}?immutable=1",
+                    db_path
+                        .display()
+                        .to_string()
+                        .replace('%', "%25")
+                        .replace('?', "%3f")
+                        .replace('#', "%23")
+                );
+                let conn = Connection::open_with_flags(
+                    &uri,
+                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI,
+                )
+                .map_err(sql)?;
+                let v = version_of(&conn).map_err(sql)?;
+                (conn, v)
+            }
+        };
+        if version != SCHEMA_VERSION {
+            return Err(StoreError::Database {
+                path: db_path.display().to_string(),
+                detail: format!("schema version {version} cannot be used read-only"),
+            });
+        }
+        Ok(SqliteHistory {
+            dir: weir_dir.to_owned(),
+            db_path,
+            stack: stack.to_owned(),
+            conn: Mutex::new(conn),
+        })
     }
 
-    fn version_where(
+    fn open_writable(
+        weir_dir: &Path,
+        stack: &str,
+        backend: &dyn Backend,
+        terraform_version: &str,
+    ) -> Result<(SqliteHistory, Option<Migrated>)> {
+        std::fs::create_dir_all(weir_dir)?;
+        let db_path = weir_dir.join(DB_FILE_NAME);
+        let sql = |e| map_sql(&db_path, e);
+        let mut conn = Connection::open(&db_path).map_err(sql)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(sql)?;
+        // Read-only checks first, so a file we refuse is left exactly as it was. Version and
+        // tables come from one snapshot: read apart, another process creating the schema in
+        // between would make a fresh database look like someone else's.
+        let snapshot = |conn: &Connection| -> Result<(i64, i64)> {
+            retry_busy(|| {
+                conn.query_row(
+                    "SELECT user_version, (SELECT count(*) FROM sqlite_master) FROM pragma_user_version()",
+                    [],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+            })
+            .map_err(sql)
+        };
+        let foreign = |(version, tables): (i64, i64)| -> Result<()> {
+            if version == 0 && tables > 0 {
+                return Err(StoreError::Corrupt {
+                    path: db_path.display().to_string(),
+                    detail: "the file is an SQLite database of something else".into(),
+                });
+            }
+            Ok(())
+        };
+        let (version, tables) = snapshot(&conn)?;
+        if version > SCHEMA_VERSION {
+            return Err(StoreError::NewerSchema {
+                path: db_path.display().to_string(),
+                found: version,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        // Before switching to WAL, which rewrites the file header.
+        foreign((version, tables))?;
+        // WAL + NORMAL: a commit is in the WAL (OS page cache) when it returns, so it survives
+        // the process being killed; only an OS crash can lose the last commits, never corrupt.
+        retry_busy(|| conn.pragma_update(None, "journal_mode", "WAL")).map_err(sql)?;
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(sql)?;
+        let mut migrated = None;
+        if version != SCHEMA_VERSION {
+            // Decide again inside a write transaction: another process may have just created
+            // or migrated the schema, and only one may do it.
+            // BEGIN IMMEDIATE waits through the busy handler for another process's writes.
+            let tx = conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .map_err(sql)?;
+            let (version, tables) = snapshot(&tx)?;
+            match version {
+                0 => {
+                    foreign((version, tables))?;
+                    tx.execute_batch(&format!("{SCHEMA} PRAGMA user_version = {SCHEMA_VERSION};"))
+                        .map_err(sql)?;
+                }
+                1 => {
+                    migrated = Some(crate::migrate::v1_to_v2(
+                        &tx,
+                        weir_dir,
+                        &db_path,
+                        backend,
+                        terraform_version,
+                    )?);
+                }
+                SCHEMA_VERSION => {}
+                found => {
+                    return Err(StoreError::NewerSchema {
+                        path: db_path.display().to_string(),
+                        found,
+                        supported: SCHEMA_VERSION,
+                    })
+                }
+            }
+            tx.commit().map_err(sql)?;
+            if let Some(m) = &migrated {
+                crate::migrate::clean_up_after(weir_dir, m);
+            }
+        } else {
+            let ok: i64 = conn
+                .query_row(
+                    "SELECT count(*) FROM sqlite_master WHERE type='table' AND name = 'versions'",
+                    [],
+                    |r| r.get(0),
+                )
+                .map_err(sql)?;
+            if ok != 1 {
+                return Err(StoreError::Corrupt {
+                    path: db_path.display().to_string(),
+                    detail: "tables are missing".into(),
+                });
+            }
+        }
+        Ok((
+            SqliteHistory {
+                dir: weir_dir.to_owned(),
+                db_path,
+                stack: stack.to_owned(),
+                conn: Mutex::new(conn),
+            },
+            migrated,
+        ))
+    }
+
+    pub fn db_path(&self) -> &Path {
+        &self.db_path
+    }
+
+    fn conn(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the mutex leaves SQLite consistent (transactions roll back).
+        self.conn.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn sql(&self, e: rusqlite::Error) -> StoreError {
+        map_sql(&self.db_path, e)
+    }
+
+    fn journal_dir(&self) -> PathBuf {
+        self.dir.join("journal")
+    }
+
+    fn one_version(
         &self,
-        conn: &Connection,
         workspace: &str,
-        tail: &str,
-        serial: Option<u64>,
+        column: &str,
+        value: &dyn rusqlite::ToSql,
     ) -> Result<Option<(VersionInfo, Vec<u8>)>> {
-        let sql = format!(
-            "SELECT {VERSION_COLS}, encoding, data FROM versions WHERE stack = ?1 AND workspace = ?2 {} {tail}",
-            if serial.is_some() { "AND serial = ?3" } else { "AND ?3 IS NULL" }
-        );
+        let conn = self.conn();
         let row = conn
             .query_row(
-                &sql,
-                params![self.stack, workspace, serial.map(|s| s as i64)],
-                |r| {
-                    Ok((
-                        version_info(r)?,
-                        r.get::<_, String>(6)?,
-                        r.get::<_, Vec<u8>>(7)?,
-                    ))
-                },
+                &format!("SELECT {VERSION_COLS}, encoding, data FROM versions WHERE stack = ?1 AND workspace = ?2 AND {column} = ?3 ORDER BY id DESC LIMIT 1"),
+                params![self.stack, workspace, value],
+                |r| Ok((version_info(r)?, r.get::<_, String>(7)?, r.get::<_, Vec<u8>>(8)?)),
             )
             .optional()
-            .map_err(|e| self.map_sql(e))?;
+            .map_err(|e| self.sql(e))?;
         let Some((info, encoding, data)) = row else {
             return Ok(None);
         };
@@ -205,830 +399,208 @@ impl Ctx<'_> {
             })?;
         Ok(Some((info, bytes)))
     }
-
-    /// Persists `state` as the next version. Unless `changed`, first checks whether the content
-    /// equals the latest version and writes nothing then.
-    fn persist(
-        &self,
-        tx: &Transaction<'_>,
-        workspace: &str,
-        state: &mut State,
-        meta: &WriteMeta,
-        changed: bool,
-    ) -> Result<VersionInfo> {
-        let latest = self.latest(tx, workspace)?;
-        let wanted = state.serial;
-        if let (Some((info, bytes)), false) = (&latest, changed) {
-            state.serial = info.serial;
-            if state.lineage == info.lineage && state.to_vec() == *bytes {
-                return Ok(info.clone());
-            }
-        }
-        state.serial = latest
-            .as_ref()
-            .map(|(i, _)| i.serial)
-            .unwrap_or(0)
-            .max(wanted)
-            + 1;
-        if state.lineage.is_empty() {
-            state.lineage = states::new_lineage();
-        }
-        self.insert_version(
-            tx,
-            workspace,
-            state.serial,
-            &state.lineage,
-            &state.to_vec(),
-            meta,
-        )
-    }
-
-    fn insert_version(
-        &self,
-        tx: &Transaction<'_>,
-        workspace: &str,
-        serial: u64,
-        lineage: &str,
-        bytes: &[u8],
-        meta: &WriteMeta,
-    ) -> Result<VersionInfo> {
-        let (encoding, data) = encode(bytes)?;
-        let info = VersionInfo {
-            serial,
-            lineage: lineage.to_owned(),
-            created: now(),
-            operation: meta.operation.clone(),
-            who: meta.who.clone(),
-            size: bytes.len() as u64,
-        };
-        tx.execute(
-            "INSERT INTO versions (stack, workspace, serial, lineage, created, operation, who, encoding, size, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            params![self.stack, workspace, serial as i64, lineage, info.created, info.operation, info.who, encoding, bytes.len() as i64, data],
-        )
-        .map_err(|e| self.map_sql(e))?;
-        Ok(info)
-    }
 }
 
-impl SqliteStore {
-    /// Opens (creating if needed) `<weir_dir>/state.db` for `stack`. Refuses a corrupt database
-    /// or one from a newer weir without changing it. Interrupted applies whose process is gone
-    /// are folded into new versions.
-    pub fn open(weir_dir: &Path, stack: &str) -> Result<SqliteStore> {
-        std::fs::create_dir_all(weir_dir)?;
-        let db_path = weir_dir.join(DB_FILE_NAME);
-        let path_str = db_path.display().to_string();
-        let corrupt = |e: rusqlite::Error| {
-            if is_corruption(&e) {
-                StoreError::Corrupt {
-                    path: path_str.clone(),
-                    detail: e.to_string(),
-                }
-            } else {
-                StoreError::Sqlite(e)
-            }
-        };
-        let conn = Connection::open(&db_path).map_err(corrupt)?;
-        // Read-only checks first, so a file we refuse is left exactly as it was.
-        let version: i64 = conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(corrupt)?;
-        if version > SCHEMA_VERSION {
-            return Err(StoreError::NewerSchema {
-                path: path_str,
-                found: version,
-                supported: SCHEMA_VERSION,
-            });
-        }
-        let tables: i64 = conn
-            .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
-            .map_err(corrupt)?;
-        if version == 0 && tables > 0 {
-            return Err(StoreError::Corrupt {
-                path: path_str,
-                detail: "the file is an SQLite database of something else".into(),
-            });
-        }
-        if version == SCHEMA_VERSION {
-            let ok: i64 = conn
-                .query_row("SELECT count(*) FROM sqlite_master WHERE type='table' AND name IN ('workspaces','selected','versions','runs','locks')", [], |r| r.get(0))
-                .map_err(corrupt)?;
-            if ok != 5 {
-                return Err(StoreError::Corrupt {
-                    path: path_str,
-                    detail: "tables are missing".into(),
-                });
-            }
-        }
-        configure(&conn).map_err(corrupt)?;
-        if version == 0 {
-            conn.execute_batch(&format!(
-                "BEGIN IMMEDIATE; {SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
-            ))
-            .map_err(corrupt)?;
-        }
-        conn.execute(
-            "INSERT OR IGNORE INTO workspaces (stack, name, created) VALUES (?1, ?2, ?3)",
-            params![stack, DEFAULT_WORKSPACE, now()],
-        )
-        .map_err(corrupt)?;
-        let store = SqliteStore {
-            dir: weir_dir.to_owned(),
-            db_path,
-            stack: stack.to_owned(),
-            conn: Mutex::new(conn),
-            held: Mutex::new(HashMap::new()),
-        };
-        store.recover(None)?;
-        Ok(store)
+impl History for SqliteHistory {
+    fn location(&self) -> String {
+        self.db_path.display().to_string()
     }
 
-    /// Opens the store of a working directory: `<workdir>/.weir/state.db`, stack `default`.
-    pub fn open_workdir(workdir: &Path) -> Result<SqliteStore> {
-        SqliteStore::open(&workdir.join(".weir"), "default")
-    }
-
-    pub fn db_path(&self) -> &Path {
-        &self.db_path
-    }
-
-    pub fn stack(&self) -> &str {
-        &self.stack
-    }
-
-    fn lock_path(&self, workspace: &str) -> PathBuf {
-        self.dir.join("locks").join(format!(
-            "{}.{}.lock",
-            fs_safe(&self.stack),
-            fs_safe(workspace)
-        ))
-    }
-
-    fn journal_path(dir: &Path, token: &str) -> PathBuf {
-        dir.join("journal").join(format!("{token}.wj"))
-    }
-
-    fn conn(&self) -> MutexGuard<'_, Connection> {
-        lock_mutex(&self.conn)
-    }
-
-    fn ctx(&self) -> Ctx<'_> {
-        Ctx {
-            stack: &self.stack,
-            db_path: &self.db_path,
-        }
-    }
-
-    fn map_sql(&self, e: rusqlite::Error) -> StoreError {
-        self.ctx().map_sql(e)
-    }
-    fn ensure_workspace(&self, conn: &Connection, workspace: &str) -> Result<()> {
-        let exists: bool = conn
-            .query_row(
-                "SELECT 1 FROM workspaces WHERE stack = ?1 AND name = ?2",
-                params![self.stack, workspace],
-                |_| Ok(true),
-            )
-            .optional()
-            .map_err(|e| self.map_sql(e))?
-            .unwrap_or(false);
-        if exists {
-            Ok(())
-        } else {
-            Err(StoreError::NoSuchWorkspace(workspace.to_owned()))
-        }
-    }
-
-    /// Folds journals of interrupted applies (whose writer process is gone) into new versions;
-    /// `workspace` limits it to one. Returns what was recovered.
-    pub fn recover(&self, workspace: Option<&str>) -> Result<Vec<(String, VersionInfo)>> {
-        let runs: Vec<(i64, String, String)> = {
-            let conn = self.conn();
-            let mut stmt = conn
-                .prepare("SELECT id, workspace, token FROM runs WHERE stack = ?1 AND (?2 IS NULL OR workspace = ?2) ORDER BY id")
-                .map_err(|e| self.map_sql(e))?;
-            let rows = stmt
-                .query_map(params![self.stack, workspace], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-                })
-                .map_err(|e| self.map_sql(e))?;
-            rows.collect::<rusqlite::Result<_>>()
-                .map_err(|e| self.map_sql(e))?
-        };
-        let mut out = Vec::new();
-        for (run, ws, token) in runs {
-            let path = Self::journal_path(&self.dir, &token);
-            let mut file = open_lock_file(&path)?;
-            if !try_lock(&file)? {
-                continue; // its writer is alive
-            }
-            let mut bytes = Vec::new();
-            std::io::Read::read_to_end(&mut file, &mut bytes)?;
-            if let Some(info) = self.fold_run(run, &ws, &bytes)? {
-                out.push((ws, info));
-            }
-            drop(file);
-            let _ = std::fs::remove_file(&path);
-        }
-        self.remove_orphan_journals()?;
-        Ok(out)
-    }
-
-    /// Deletes journal files no run refers to (left when a process died between committing
-    /// its version and deleting the file). A file still locked belongs to a run being started.
-    fn remove_orphan_journals(&self) -> Result<()> {
-        let Ok(entries) = std::fs::read_dir(self.dir.join("journal")) else {
-            return Ok(());
-        };
-        let tokens: std::collections::HashSet<String> = {
-            let conn = self.conn();
-            let mut stmt = conn
-                .prepare("SELECT token FROM runs")
-                .map_err(|e| self.map_sql(e))?;
-            let rows = stmt
-                .query_map([], |r| r.get(0))
-                .map_err(|e| self.map_sql(e))?;
-            rows.collect::<rusqlite::Result<_>>()
-                .map_err(|e| self.map_sql(e))?
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            let Some(token) = path
-                .file_name()
-                .and_then(|n| n.to_str())
-                .and_then(|n| n.strip_suffix(".wj"))
-            else {
-                continue;
-            };
-            if tokens.contains(token) {
-                continue;
-            }
-            if let Ok(file) = File::open(&path) {
-                if try_lock(&file).unwrap_or(false) {
-                    let _ = std::fs::remove_file(&path);
-                }
-            }
-        }
-        Ok(())
-    }
-
-    fn fold_run(&self, run: i64, workspace: &str, journal: &[u8]) -> Result<Option<VersionInfo>> {
+    fn record(&self, workspace: &str, v: &NewVersion<'_>) -> Result<VersionInfo> {
         let mut conn = self.conn();
         let tx = conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(|e| self.map_sql(e))?;
-        // Another process may have folded it between our listing and taking its lock.
-        let row = tx
+            .map_err(|e| self.sql(e))?;
+        let existing = tx
             .query_row(
-                "SELECT operation, who, encoding, base FROM runs WHERE id = ?1",
-                [run],
-                |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, String>(2)?,
-                        r.get::<_, Vec<u8>>(3)?,
-                    ))
-                },
+                &format!("SELECT {VERSION_COLS} FROM versions WHERE stack = ?1 AND workspace = ?2 AND lineage = ?3 AND serial = ?4 AND digest = ?5 ORDER BY id DESC LIMIT 1"),
+                params![self.stack, workspace, v.lineage, v.serial as i64, v.digest],
+                version_info,
             )
             .optional()
-            .map_err(|e| self.map_sql(e))?;
-        let Some((operation, who, encoding, base)) = row else {
-            return Ok(None);
-        };
-        let corrupt = |detail: String| StoreError::CorruptVersion {
-            workspace: workspace.to_owned(),
-            serial: 0,
-            detail: format!("interrupted apply journal: {detail}"),
-        };
-        let base = decode(&encoding, base, u32::MAX as u64).map_err(corrupt)?;
-        let mut state = State::from_slice(&base)?;
-        crate::journal::replay(journal, &mut state).map_err(corrupt)?;
-        let meta = WriteMeta {
-            operation: format!("{operation} (recovered)"),
-            who,
-        };
-        let info = self
-            .ctx()
-            .persist(&tx, workspace, &mut state, &meta, false)?;
-        tx.execute("DELETE FROM runs WHERE id = ?1", [run])
-            .map_err(|e| self.map_sql(e))?;
-        tx.commit().map_err(|e| self.map_sql(e))?;
-        Ok(Some(info))
-    }
-
-    fn read_lock_row(&self, workspace: &str) -> Result<Option<LockInfo>> {
-        let conn = self.conn();
-        let info: Option<String> = conn
-            .query_row(
-                "SELECT info FROM locks WHERE stack = ?1 AND workspace = ?2",
-                params![self.stack, workspace],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(|e| self.map_sql(e))?;
-        Ok(info.and_then(|i| serde_json::from_str(&i).ok()))
-    }
-
-    fn delete_lock_row(&self, workspace: &str) -> Result<()> {
-        self.conn()
-            .execute(
-                "DELETE FROM locks WHERE stack = ?1 AND workspace = ?2",
-                params![self.stack, workspace],
-            )
-            .map_err(|e| self.map_sql(e))?;
-        Ok(())
-    }
-
-    fn state_of(&self, workspace: &str, bytes: &[u8], serial: u64) -> Result<State> {
-        State::from_slice(bytes).map_err(|e| StoreError::CorruptVersion {
-            workspace: workspace.to_owned(),
-            serial,
-            detail: e.to_string(),
-        })
-    }
-}
-
-impl StateStore for SqliteStore {
-    fn workspaces(&self) -> Result<Vec<String>> {
-        let conn = self.conn();
-        let mut stmt = conn
-            .prepare("SELECT name FROM workspaces WHERE stack = ?1 ORDER BY name")
-            .map_err(|e| self.map_sql(e))?;
-        let names: Vec<String> = stmt
-            .query_map([&self.stack], |r| r.get(0))
-            .map_err(|e| self.map_sql(e))?
-            .collect::<rusqlite::Result<_>>()
-            .map_err(|e| self.map_sql(e))?;
-        // Terraform lists "default" first, then the rest sorted.
-        let mut out = vec![DEFAULT_WORKSPACE.to_owned()];
-        out.extend(names.into_iter().filter(|n| n != DEFAULT_WORKSPACE));
-        Ok(out)
-    }
-
-    fn create_workspace(&self, name: &str) -> Result<()> {
-        if !valid_workspace_name(name) {
-            return Err(StoreError::InvalidWorkspaceName(name.to_owned()));
+            .map_err(|e| self.sql(e))?;
+        if let Some(info) = existing {
+            return Ok(info);
         }
-        let n = self
-            .conn()
-            .execute(
-                "INSERT OR IGNORE INTO workspaces (stack, name, created) VALUES (?1, ?2, ?3)",
-                params![self.stack, name, now()],
-            )
-            .map_err(|e| self.map_sql(e))?;
-        if n == 0 {
-            return Err(StoreError::WorkspaceExists(name.to_owned()));
-        }
-        Ok(())
+        let info = insert_version(&tx, &self.db_path, &self.stack, workspace, v, &now())?;
+        tx.commit().map_err(|e| self.sql(e))?;
+        Ok(info)
     }
 
-    fn delete_workspace(&self, name: &str, force: bool) -> Result<()> {
-        self.ensure_workspace(&self.conn(), name)?;
-        if self.selected_workspace()? == name {
-            return Err(StoreError::DeleteActiveWorkspace(name.to_owned()));
-        }
-        if name == DEFAULT_WORKSPACE {
-            return Err(StoreError::DeleteDefaultWorkspace);
-        }
-        // Hold the workspace lock so nobody is applying to it while it disappears.
-        let info = LockInfo::new("OperationTypeInvalid", "", "");
-        self.lock(name, &info, Duration::ZERO)?;
-        let result = (|| {
-            if !force {
-                if let Some(state) = self.current(name)? {
-                    let instances: Vec<String> = state
-                        .resources()
-                        .filter(|(a, _)| a.mode == ResourceMode::Managed)
-                        .flat_map(|(a, r)| {
-                            r.objects()
-                                .filter(|(k, _)| k.deposed.is_none())
-                                .map(move |(k, _)| match &k.key {
-                                    Some(key) => format!("{a}{key}"),
-                                    None => a.to_string(),
-                                })
-                        })
-                        .collect();
-                    if state.has_managed_objects() {
-                        return Err(StoreError::WorkspaceNotEmpty {
-                            workspace: name.to_owned(),
-                            instances,
-                        });
-                    }
-                }
-            }
-            let mut conn = self.conn();
-            let tx = conn.transaction().map_err(|e| self.map_sql(e))?;
-            for sql in [
-                "DELETE FROM runs WHERE stack = ?1 AND workspace = ?2",
-                "DELETE FROM versions WHERE stack = ?1 AND workspace = ?2",
-                "DELETE FROM workspaces WHERE stack = ?1 AND name = ?2",
-            ] {
-                tx.execute(sql, params![self.stack, name])
-                    .map_err(|e| self.map_sql(e))?;
-            }
-            tx.commit().map_err(|e| self.map_sql(e))?;
-            Ok(())
-        })();
-        self.unlock(name, &info.id)?;
-        let _ = std::fs::remove_file(self.lock_path(name));
-        result
-    }
-
-    fn selected_workspace(&self) -> Result<String> {
-        let ws: Option<String> = self
+    fn contains(&self, workspace: &str, lineage: &str, serial: u64, digest: &str) -> Result<bool> {
+        Ok(self
             .conn()
             .query_row(
-                "SELECT workspace FROM selected WHERE stack = ?1",
-                [&self.stack],
-                |r| r.get(0),
+                "SELECT 1 FROM versions WHERE stack = ?1 AND workspace = ?2 AND lineage = ?3 AND serial = ?4 AND digest = ?5 LIMIT 1",
+                params![self.stack, workspace, lineage, serial as i64, digest],
+                |_| Ok(()),
             )
             .optional()
-            .map_err(|e| self.map_sql(e))?;
-        Ok(ws.unwrap_or_else(|| DEFAULT_WORKSPACE.to_owned()))
+            .map_err(|e| self.sql(e))?
+            .is_some())
     }
 
-    fn select_workspace(&self, name: &str) -> Result<()> {
+    fn versions(&self, workspace: &str) -> Result<Vec<VersionInfo>> {
         let conn = self.conn();
-        self.ensure_workspace(&conn, name)?;
-        conn.execute(
-            "INSERT OR REPLACE INTO selected (stack, workspace) VALUES (?1, ?2)",
-            params![self.stack, name],
-        )
-        .map_err(|e| self.map_sql(e))?;
-        Ok(())
-    }
-
-    fn current(&self, workspace: &str) -> Result<Option<State>> {
-        match self.current_bytes(workspace)? {
-            Some((info, bytes)) => Ok(Some(self.state_of(workspace, &bytes, info.serial)?)),
-            None => Ok(None),
-        }
-    }
-
-    fn current_bytes(&self, workspace: &str) -> Result<Option<(VersionInfo, Vec<u8>)>> {
-        let conn = self.conn();
-        self.ensure_workspace(&conn, workspace)?;
-        self.ctx().latest(&conn, workspace)
-    }
-
-    fn history(&self, workspace: &str) -> Result<Vec<VersionInfo>> {
-        let conn = self.conn();
-        self.ensure_workspace(&conn, workspace)?;
         let mut stmt = conn
-            .prepare(&format!("SELECT {VERSION_COLS} FROM versions WHERE stack = ?1 AND workspace = ?2 ORDER BY serial"))
-            .map_err(|e| self.map_sql(e))?;
+            .prepare(&format!(
+                "SELECT {VERSION_COLS} FROM versions WHERE stack = ?1 AND workspace = ?2 ORDER BY id"
+            ))
+            .map_err(|e| self.sql(e))?;
         let out = stmt
             .query_map(params![self.stack, workspace], version_info)
-            .map_err(|e| self.map_sql(e))?
+            .map_err(|e| self.sql(e))?
             .collect::<rusqlite::Result<_>>()
-            .map_err(|e| self.map_sql(e))?;
+            .map_err(|e| self.sql(e))?;
         Ok(out)
     }
 
-    fn get(&self, workspace: &str, serial: u64) -> Result<Option<(VersionInfo, Vec<u8>)>> {
-        let conn = self.conn();
-        self.ensure_workspace(&conn, workspace)?;
-        self.ctx().version_where(&conn, workspace, "", Some(serial))
+    fn version(&self, workspace: &str, serial: u64) -> Result<Option<(VersionInfo, Vec<u8>)>> {
+        self.one_version(workspace, "serial", &(serial as i64))
     }
 
-    fn write(&self, workspace: &str, state: &mut State, meta: &WriteMeta) -> Result<VersionInfo> {
-        let mut conn = self.conn();
-        self.ensure_workspace(&conn, workspace)?;
-        let tx = conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(|e| self.map_sql(e))?;
-        let info = self.ctx().persist(&tx, workspace, state, meta, false)?;
-        tx.commit().map_err(|e| self.map_sql(e))?;
-        Ok(info)
-    }
-
-    fn rollback(&self, workspace: &str, serial: u64, meta: &WriteMeta) -> Result<VersionInfo> {
-        let mut conn = self.conn();
-        self.ensure_workspace(&conn, workspace)?;
-        let tx = conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(|e| self.map_sql(e))?;
-        let (_, bytes) = self
-            .ctx()
-            .version_where(&tx, workspace, "", Some(serial))?
-            .ok_or_else(|| StoreError::NoSuchVersion {
-                workspace: workspace.to_owned(),
-                serial,
-            })?;
-        let mut state = self.state_of(workspace, &bytes, serial)?;
-        // Always a new version, even if the content equals the latest: the history shows the rollback.
-        let latest = self
-            .ctx()
-            .latest(&tx, workspace)?
-            .map(|(i, _)| i.serial)
-            .unwrap_or(0);
-        state.serial = latest + 1;
-        let info = self.ctx().insert_version(
-            &tx,
-            workspace,
-            state.serial,
-            &state.lineage,
-            &state.to_vec(),
-            meta,
-        )?;
-        tx.commit().map_err(|e| self.map_sql(e))?;
-        Ok(info)
-    }
-
-    fn push(
+    fn version_by_digest(
         &self,
         workspace: &str,
-        state: &State,
-        force: bool,
-        meta: &WriteMeta,
-    ) -> Result<VersionInfo> {
-        let mut conn = self.conn();
-        self.ensure_workspace(&conn, workspace)?;
-        let tx = conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(|e| self.map_sql(e))?;
-        let latest = self.ctx().latest(&tx, workspace)?;
-        let mut state = state.clone();
-        if let Some((info, bytes)) = &latest {
-            let current = self.state_of(workspace, bytes, info.serial)?;
-            if !force {
-                if state.lineage != info.lineage {
-                    return Err(StoreError::PushLineage {
-                        new: state.lineage.clone(),
-                        current: info.lineage.clone(),
-                    });
-                }
-                if state.serial < info.serial {
-                    return Err(StoreError::PushOlderSerial {
-                        new: state.serial,
-                        current: info.serial,
-                    });
-                }
-                if state.serial == info.serial && !state.same_content(&current) {
-                    return Err(StoreError::PushSameSerial(state.serial));
-                }
-            }
-            if state.serial == info.serial
-                && state.lineage == info.lineage
-                && state.same_content(&current)
-            {
-                return Ok(info.clone());
-            }
-            if state.serial <= info.serial {
-                state.serial = info.serial + 1;
-            }
-        }
-        if state.lineage.is_empty() {
-            state.lineage = states::new_lineage();
-        }
-        // Serials start at 1 in the history, as after a first apply.
-        state.serial = state.serial.max(1);
-        let bytes = state.to_vec();
-        let info = self.ctx().insert_version(
-            &tx,
-            workspace,
-            state.serial,
-            &state.lineage,
-            &bytes,
-            meta,
-        )?;
-        tx.commit().map_err(|e| self.map_sql(e))?;
-        Ok(info)
+        digest: &str,
+    ) -> Result<Option<(VersionInfo, Vec<u8>)>> {
+        self.one_version(workspace, "digest", &digest)
     }
 
-    fn begin_apply(
-        &self,
-        workspace: &str,
-        base: &State,
-        meta: &WriteMeta,
-    ) -> Result<Box<dyn ApplyJournal>> {
-        self.ensure_workspace(&self.conn(), workspace)?;
-        // The journal file is created and locked before its run row exists, so recovery never
-        // mistakes a starting run for a dead one.
-        let token = uuid::Uuid::new_v4().to_string();
-        let path = Self::journal_path(&self.dir, &token);
-        let file = open_lock_file(&path)?;
-        if !try_lock(&file)? {
+    fn begin_journal(&self, header: &JournalHeader) -> Result<Box<dyn JournalWriter>> {
+        let dir = self.journal_dir();
+        std::fs::create_dir_all(&dir)?;
+        let token = uuid::Uuid::new_v4().simple().to_string();
+        let name = format!("{}.{token}.wj", fs_safe(&header.workspace));
+        let path = dir.join(&name);
+        // Written and locked under a name recovery ignores, then renamed: recovery never sees
+        // a journal whose writer has not locked it yet.
+        let tmp = dir.join(format!(".{name}.new"));
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&tmp)?;
+        if !FileExt::try_lock_exclusive(&file)? {
             return Err(StoreError::Io(std::io::Error::other(
                 "a fresh journal file is already locked",
             )));
         }
-        let (encoding, data) = encode(&base.to_compact_vec())?;
-        let run = {
-            // One guard for both calls: another thread's insert must not change the rowid.
-            let conn = self.conn();
-            conn.execute(
-                "INSERT INTO runs (stack, workspace, token, operation, who, started, encoding, base) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                params![self.stack, workspace, token, meta.operation, meta.who, now(), encoding, data],
-            )
-            .map_err(|e| self.map_sql(e))?;
-            conn.last_insert_rowid()
+        let mut frames = Frames::new(file);
+        let started = (|| {
+            frames.header(header)?;
+            frames.sync()?;
+            std::fs::rename(&tmp, &path)
+        })();
+        if let Err(e) = started {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(e.into());
+        }
+        if let Ok(d) = File::open(&dir) {
+            let _ = d.sync_all();
+        }
+        Ok(Box::new(FileJournal { frames, path }))
+    }
+
+    fn pending_journals(&self, workspace: &str) -> Result<Vec<PendingJournal>> {
+        let dir = self.journal_dir();
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(e.into()),
         };
-        Ok(Box::new(SqliteJournal {
-            writer: Some(JournalWriter::new(file)),
-            path,
-            run,
-            stack: self.stack.clone(),
-            workspace: workspace.to_owned(),
-            db_path: self.db_path.clone(),
-            state: base.clone(),
-            meta: meta.clone(),
-            changed: false,
-        }))
+        let prefix = format!("{}.", fs_safe(workspace));
+        let mut out = Vec::new();
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if !name.starts_with(&prefix) || !name.ends_with(".wj") {
+                continue;
+            }
+            let path = entry.path();
+            let mut file = match File::open(&path) {
+                Ok(f) => f,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(e.into()),
+            };
+            // flock needs no write access: this works in a read-only directory too.
+            if !FileExt::try_lock_exclusive(&file)? {
+                continue; // its writer is alive
+            }
+            let mut bytes = Vec::new();
+            std::io::Read::read_to_end(&mut file, &mut bytes)?;
+            let location = path.display().to_string();
+            let Some((header, frames)) =
+                journal::split_header(&bytes).map_err(|detail| StoreError::CorruptJournal {
+                    journal: location.clone(),
+                    detail,
+                })?
+            else {
+                continue;
+            };
+            if header.workspace != workspace {
+                continue;
+            }
+            out.push(PendingJournal {
+                id: name,
+                location,
+                header,
+                frames: frames.to_vec(),
+                _claim: Some(file),
+            });
+        }
+        out.sort_by(|a, b| a.header.started.cmp(&b.header.started));
+        Ok(out)
     }
 
-    fn lock(&self, workspace: &str, info: &LockInfo, timeout: Duration) -> Result<()> {
-        self.ensure_workspace(&self.conn(), workspace)?;
-        let deadline = Instant::now() + timeout;
-        let mut delay = Duration::from_millis(2);
-        let path = self.lock_path(workspace);
-        loop {
-            if lock_mutex(&self.held).contains_key(workspace) {
-                return Err(LockError::Held {
-                    reason: "the state is already locked by this process".into(),
-                    holder: self.read_lock_row(workspace)?.map(Box::new),
-                }
-                .into());
-            }
-            let file = open_lock_file(&path)?;
-            if try_lock(&file)? {
-                let json = serde_json::to_string(info)
-                    .map_err(|e| StoreError::Io(std::io::Error::other(e)))?;
-                self.conn()
-                    .execute("INSERT OR REPLACE INTO locks (stack, workspace, id, info) VALUES (?1, ?2, ?3, ?4)", params![self.stack, workspace, info.id, json])
-                    .map_err(|e| self.map_sql(e))?;
-                lock_mutex(&self.held).insert(
-                    workspace.to_owned(),
-                    HeldLock {
-                        id: info.id.clone(),
-                        _file: file,
-                    },
-                );
-                // The previous holder may have died mid-apply: make its work visible now.
-                if let Err(e) = self.recover(Some(workspace)) {
-                    let _ = self.unlock(workspace, &info.id);
-                    return Err(e);
-                }
-                return Ok(());
-            }
-            drop(file);
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Err(LockError::Held {
-                    reason: "resource temporarily unavailable".into(),
-                    holder: self.read_lock_row(workspace)?.map(Box::new),
-                }
-                .into());
-            }
-            std::thread::sleep(delay.min(left));
-            delay = (delay * 2).min(Duration::from_millis(100));
+    fn close_journal(&self, journal: PendingJournal, set_aside: bool) -> Result<()> {
+        let path = self.journal_dir().join(&journal.id);
+        if set_aside {
+            let aside = self.journal_dir().join(format!("{}.set-aside", journal.id));
+            std::fs::rename(&path, aside)?;
+        } else {
+            std::fs::remove_file(&path)?;
         }
-    }
-
-    fn unlock(&self, workspace: &str, id: &str) -> Result<()> {
-        let mut held = lock_mutex(&self.held);
-        match held.get(workspace) {
-            Some(h) if h.id == id => {
-                self.delete_lock_row(workspace)?;
-                held.remove(workspace);
-                Ok(())
-            }
-            Some(h) => Err(LockError::IdMismatch {
-                given: id.to_owned(),
-                held: h.id.clone(),
-            }
-            .into()),
-            None => {
-                drop(held);
-                let file = open_lock_file(&self.lock_path(workspace))?;
-                if try_lock(&file)? {
-                    Err(LockError::NotLocked.into())
-                } else {
-                    Err(LockError::OtherProcess.into())
-                }
-            }
-        }
-    }
-
-    fn force_unlock(&self, workspace: &str, id: &str) -> Result<()> {
-        if lock_mutex(&self.held).contains_key(workspace) {
-            return self.unlock(workspace, id);
-        }
-        let file = open_lock_file(&self.lock_path(workspace))?;
-        if !try_lock(&file)? {
-            return Err(LockError::OtherProcess.into());
-        }
-        // Nobody holds the OS lock: whatever row is left is stale holder info.
-        match self.read_lock_row(workspace)? {
-            Some(row) if row.id == id => self.delete_lock_row(workspace),
-            Some(row) => Err(LockError::IdMismatch {
-                given: id.to_owned(),
-                held: row.id,
-            }
-            .into()),
-            None => Err(LockError::NotLocked.into()),
-        }
-    }
-
-    fn lock_holder(&self, workspace: &str) -> Result<Option<LockInfo>> {
-        if lock_mutex(&self.held).contains_key(workspace) {
-            return self.read_lock_row(workspace);
-        }
-        let file = open_lock_file(&self.lock_path(workspace))?;
-        if try_lock(&file)? {
-            return Ok(None);
-        }
-        self.read_lock_row(workspace)
+        drop(journal);
+        Ok(())
     }
 }
 
-/// Journal of one apply: frames appended to its journal file (see [`crate::journal`]).
-struct SqliteJournal {
-    /// Owns the locked journal file; `None` after finish.
-    writer: Option<JournalWriter>,
+/// One apply's journal file, exclusively locked by its writer for as long as it runs.
+struct FileJournal {
+    frames: Frames,
     path: PathBuf,
-    run: i64,
-    stack: String,
-    workspace: String,
-    db_path: PathBuf,
-    state: State,
-    meta: WriteMeta,
-    changed: bool,
 }
 
-impl SqliteJournal {
-    fn writer(&mut self) -> Result<&mut JournalWriter> {
-        self.writer.as_mut().ok_or_else(|| {
-            StoreError::Io(std::io::Error::other(
-                "the apply journal is already finished",
-            ))
-        })
+impl JournalWriter for FileJournal {
+    fn location(&self) -> String {
+        self.path.display().to_string()
     }
-}
 
-impl ApplyJournal for SqliteJournal {
-    fn record_instance(
+    fn object(
         &mut self,
         addr: &ResourceAddr,
         provider: &str,
         key: &ObjectKey,
         object: Option<&InstanceObject>,
     ) -> Result<()> {
-        self.writer()?.object(addr, provider, key, object)?;
-        let prev = self
-            .state
-            .set_object(addr, provider, key.clone(), object.cloned());
-        self.changed |= prev.as_ref() != object;
-        Ok(())
+        Ok(self.frames.object(addr, provider, key, object)?)
     }
 
-    fn record_output(&mut self, name: &str, output: Option<&OutputValue>) -> Result<()> {
-        self.writer()?.output(name, output)?;
-        let prev = match output {
-            Some(o) => self.state.outputs.insert(name.to_owned(), o.clone()),
-            None => self.state.outputs.remove(name),
-        };
-        self.changed |= prev.as_ref() != output;
-        Ok(())
+    fn output(&mut self, name: &str, output: Option<&OutputValue>) -> Result<()> {
+        Ok(self.frames.output(name, output)?)
     }
 
-    fn record_check_results(&mut self, results: Option<&[CheckResult]>) -> Result<()> {
+    fn checks(&mut self, results: Option<&[CheckResult]>) -> Result<()> {
         let results = results.map(|r| r.to_vec());
-        self.writer()?
-            .checks(&states::check_results_to_compact_json(&results))?;
-        self.changed |= self.state.check_results != results;
-        self.state.check_results = results;
+        Ok(self
+            .frames
+            .checks(&states::check_results_to_compact_json(&results))?)
+    }
+
+    fn close(self: Box<Self>) -> Result<()> {
+        // Removed while still locked, so no recovery can pick it up in between.
+        std::fs::remove_file(&self.path)?;
+        let _ = self.frames.file();
         Ok(())
-    }
-
-    fn state(&self) -> &State {
-        &self.state
-    }
-
-    fn finish(mut self: Box<Self>) -> Result<VersionInfo> {
-        let ctx = Ctx {
-            stack: &self.stack,
-            db_path: &self.db_path,
-        };
-        let mut conn = Connection::open(&self.db_path).map_err(|e| ctx.map_sql(e))?;
-        configure(&conn).map_err(|e| ctx.map_sql(e))?;
-        let tx = conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(|e| ctx.map_sql(e))?;
-        let info = ctx.persist(
-            &tx,
-            &self.workspace,
-            &mut self.state,
-            &self.meta,
-            self.changed,
-        )?;
-        tx.execute("DELETE FROM runs WHERE id = ?1", [self.run])
-            .map_err(|e| ctx.map_sql(e))?;
-        tx.commit().map_err(|e| ctx.map_sql(e))?;
-        // Committed: the journal is no longer needed. Unlock (drop) before removing it.
-        self.writer.take();
-        let _ = std::fs::remove_file(&self.path);
-        Ok(info)
     }
 }

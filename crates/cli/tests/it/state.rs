@@ -1,5 +1,5 @@
-//! State storage through the CLI: Terraform state round trips (live, where terraform is
-//! installed), lock contention, stale plans, crash recovery, history/rollback, workspaces.
+//! State storage through the CLI: the state of record in Terraform's layout, lock contention,
+//! stale plans, crash recovery, history/rollback, workspaces.
 
 use std::path::Path;
 use std::process::Command;
@@ -7,11 +7,11 @@ use std::time::{Duration, Instant};
 
 use crate::common::{ok, weir};
 
-fn write(dir: &Path, text: &str) {
+pub fn write(dir: &Path, text: &str) {
     std::fs::write(dir.join("main.tf"), text).unwrap();
 }
 
-const SIMPLE: &str = r#"
+pub const SIMPLE: &str = r#"
 resource "terraform_data" "a" {
   input = "x"
 }
@@ -24,78 +24,16 @@ output "ws" {
 }
 "#;
 
-fn terraform() -> Option<String> {
-    let p = std::env::var("PATH").ok()?;
-    std::env::split_paths(&p)
-        .map(|d| d.join("terraform"))
-        .find(|f| f.is_file())
-        .map(|f| f.display().to_string())
-}
-
-fn tf(dir: &Path, args: &[&str]) -> std::process::Output {
-    Command::new(terraform().unwrap())
-        .args(args)
-        .current_dir(dir)
-        .env("TF_CLI_CONFIG_FILE", "/dev/null")
-        .env("CHECKPOINT_DISABLE", "1")
-        .output()
-        .unwrap()
-}
-
-#[test]
-fn terraform_and_weir_read_each_others_state() {
-    if terraform().is_none() {
-        eprintln!("skipped: terraform is not installed");
-        return;
-    }
-    let a = tempfile::tempdir().unwrap();
-    write(a.path(), SIMPLE);
-    assert!(tf(a.path(), &["init", "-no-color"]).status.success());
-    assert!(tf(a.path(), &["apply", "-auto-approve", "-no-color"])
-        .status
-        .success());
-    // weir adopts Terraform's state and plans no changes.
-    let b = tempfile::tempdir().unwrap();
-    write(b.path(), SIMPLE);
-    ok(
-        b.path(),
-        &[
-            "state",
-            "push",
-            a.path().join("terraform.tfstate").to_str().unwrap(),
-        ],
-    );
-    let out = weir(b.path(), &["plan", "-detailed-exitcode"]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-    // Terraform adopts weir's state (after a weir apply) and plans no changes.
-    write(b.path(), &SIMPLE.replace("\"x\"", "\"y\""));
-    ok(b.path(), &["apply", "-auto-approve"]);
-    let pulled = ok(b.path(), &["state", "pull"]);
-    write(a.path(), &SIMPLE.replace("\"x\"", "\"y\""));
-    std::fs::write(a.path().join("terraform.tfstate"), pulled).unwrap();
-    let out = tf(a.path(), &["plan", "-detailed-exitcode", "-no-color"]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 #[test]
 fn a_second_apply_fails_fast_or_waits_for_the_lock() {
     let d = tempfile::tempdir().unwrap();
     write(d.path(), SIMPLE);
     ok(d.path(), &["apply", "-auto-approve"]);
-    let store = statestore::SqliteStore::open_workdir(d.path()).unwrap();
+    let store = statestore::StateStore::open_local(d.path(), "1.11.4").unwrap();
     let info = statestore::LockInfo::new("OperationTypeApply", "1.11.4", "test");
-    statestore::StateStore::lock(&store, "default", &info, Duration::ZERO).unwrap();
+    store
+        .lock("default", &info, Duration::ZERO, &cancel::Cancel::new())
+        .unwrap();
     let out = weir(d.path(), &["apply", "-auto-approve"]);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
@@ -109,7 +47,7 @@ fn a_second_apply_fails_fast_or_waits_for_the_lock() {
     let id = info.id.clone();
     let releaser = std::thread::spawn(move || {
         std::thread::sleep(Duration::from_millis(300));
-        statestore::StateStore::unlock(&store, "default", &id).unwrap();
+        store.unlock("default", &id).unwrap();
     });
     ok(d.path(), &["apply", "-auto-approve", "-lock-timeout=30s"]);
     releaser.join().unwrap();
@@ -193,8 +131,10 @@ fn history_and_rollback() {
         "terraform_data.only"
     );
     let hist = ok(d.path(), &["state", "history"]);
-    assert!(hist.lines().count() >= 3, "{hist}");
+    assert_eq!(hist.lines().count(), 3, "{hist}");
     assert!(hist.contains("apply"));
+    // The state of record is marked.
+    assert!(hist.lines().nth(2).unwrap().starts_with("* 2 "), "{hist}");
     let first = hist
         .lines()
         .nth(1)
@@ -203,10 +143,36 @@ fn history_and_rollback() {
         .next()
         .unwrap()
         .to_string();
-    ok(d.path(), &["state", "rollback", &first]);
+    assert_eq!(first, "1");
+    let out = weir(d.path(), &["state", "rollback", &first]);
+    assert!(out.status.success());
+    // Rolling back forgets what the later version tracked: named in a warning.
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("Warning: Resource instances are no longer tracked")
+            && stdout.contains("  - terraform_data.only\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("Restored the state of serial 1 as serial 3."),
+        "{stdout}"
+    );
     let listed = ok(d.path(), &["state", "list"]);
     assert!(listed.contains("terraform_data.a"), "{listed}");
+    let pulled = ok(d.path(), &["state", "pull"]);
+    assert!(pulled.contains("\"serial\": 3,"), "{pulled}");
     assert!(ok(d.path(), &["state", "history"]).contains(&format!("rollback to {first}")));
+    // -keep-newer carries later instances over instead.
+    let out = ok(d.path(), &["state", "rollback", "-keep-newer", "2"]);
+    assert!(
+        out.contains("Restored the state of serial 2 as serial 4."),
+        "{out}"
+    );
+    let listed = ok(d.path(), &["state", "list"]);
+    assert!(
+        listed.contains("terraform_data.only") && listed.contains("terraform_data.b[1]"),
+        "{listed}"
+    );
 }
 
 #[test]
@@ -225,4 +191,41 @@ fn workspaces_isolate_state() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("Workspace is not empty"));
     ok(d.path(), &["workspace", "delete", "-force", "dev"]);
+}
+
+#[test]
+fn the_state_of_record_is_terraform_tfstate_with_terraforms_backup() {
+    let d = tempfile::tempdir().unwrap();
+    write(d.path(), SIMPLE);
+    ok(d.path(), &["apply", "-auto-approve"]);
+    let state = d.path().join("terraform.tfstate");
+    let first = std::fs::read(&state).unwrap();
+    // Terraform's writer, byte for byte: what parsing and writing again gives.
+    assert_eq!(states::State::from_slice(&first).unwrap().to_vec(), first);
+    // Terraform writes no backup before there was a state.
+    assert!(!d.path().join("terraform.tfstate.backup").exists());
+    // `state pull` prints the state of record, plus the newline Terraform's output adds.
+    assert_eq!(
+        ok(d.path(), &["state", "pull"]).into_bytes(),
+        [&first[..], b"\n"].concat()
+    );
+
+    // A plan or apply that changes nothing writes nothing: same inode, same bytes, no history.
+    let ino = |p: &Path| std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(p).unwrap());
+    let before = ino(&state);
+    ok(d.path(), &["plan"]);
+    ok(d.path(), &["apply", "-auto-approve"]);
+    assert_eq!(ino(&state), before);
+    assert_eq!(ok(d.path(), &["state", "history"]).lines().count(), 2);
+
+    // The first change of a run keeps what the file said before as the backup.
+    write(d.path(), &SIMPLE.replace("\"x\"", "\"y\""));
+    ok(d.path(), &["apply", "-auto-approve"]);
+    assert_eq!(
+        std::fs::read(d.path().join("terraform.tfstate.backup")).unwrap(),
+        first
+    );
+    assert_ne!(std::fs::read(&state).unwrap(), first);
+    // No lock file is left behind.
+    assert!(!d.path().join(".terraform.tfstate.lock.info").exists());
 }

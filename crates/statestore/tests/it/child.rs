@@ -4,11 +4,10 @@
 use std::io::{BufRead, Write};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
 
-use statestore::{LockInfo, SqliteStore, StateStore, WriteMeta};
+use statestore::{LockInfo, WriteMeta};
 
-/// Starts this test binary as a child playing `role` on the store in `dir`.
+/// Starts this test binary as a child playing `role` on the working directory `dir`.
 pub fn spawn(
     role: &str,
     dir: &Path,
@@ -63,13 +62,15 @@ fn child_entry() {
         return;
     };
     let (role, dir) = spec.split_once(':').unwrap();
-    let store = SqliteStore::open(Path::new(dir), "default").unwrap();
+    let store = crate::open(Path::new(dir));
     match role {
         // Locks, records instances forever (announcing each durable one) until killed.
         "journal" => {
-            let info = LockInfo::new("OperationTypeApply", "test", "");
-            store.lock("default", &info, Duration::ZERO).unwrap();
-            let base = store.current("default").unwrap().unwrap();
+            crate::lock(&store, "default");
+            let base = store
+                .read_state("default")
+                .unwrap()
+                .unwrap_or_else(|| states::State::new("1.11.4"));
             let mut j = store
                 .begin_apply("default", &base, &WriteMeta::new("apply"))
                 .unwrap();
@@ -88,7 +89,14 @@ fn child_entry() {
         "hold" => {
             let mut info = LockInfo::new("OperationTypeApply", "test", "weir-test");
             info.info = "held by child".into();
-            store.lock("default", &info, Duration::ZERO).unwrap();
+            store
+                .lock(
+                    "default",
+                    &info,
+                    std::time::Duration::ZERO,
+                    &cancel::Cancel::new(),
+                )
+                .unwrap();
             say(&format!("locked {}", info.id));
             let mut s = String::new();
             let _ = std::io::stdin().read_line(&mut s);

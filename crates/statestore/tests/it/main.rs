@@ -1,9 +1,13 @@
-//! Integration tests of the SQLite state store: versions, journal recovery after a real
-//! SIGKILL, lock contention between processes, push checks, workspaces and corrupt databases.
+//! Integration tests of the state store: the local backend's files and locks, versions and
+//! history, journal recovery after a real SIGKILL (and after the state of record was deleted or
+//! replaced), lock contention between processes, push checks, workspaces, corrupt databases
+//! and the migration from the schema-1 store.
 
 mod child;
 mod journal;
+mod local;
 mod locks;
+mod migrate;
 mod store;
 
 use states::{InstanceKey, InstanceObject, ObjectKey, RawJson, ResourceAddr, State};
@@ -36,4 +40,23 @@ pub fn state_with(n: usize, lineage: &str) -> State {
         s.set_object(&addr(), PROVIDER, key(i), Some(object(i)));
     }
     s
+}
+
+/// A store over the local backend in `dir` with history in `dir/.weir`.
+pub fn open(dir: &std::path::Path) -> statestore::StateStore {
+    statestore::StateStore::open_local(dir, "1.11.4").unwrap()
+}
+
+/// Takes the lock with no wait.
+pub fn lock(store: &statestore::StateStore, workspace: &str) -> statestore::LockInfo {
+    let info = statestore::LockInfo::new("OperationTypeApply", "1.11.4", "");
+    store
+        .lock(
+            workspace,
+            &info,
+            std::time::Duration::ZERO,
+            &cancel::Cancel::new(),
+        )
+        .unwrap();
+    info
 }
