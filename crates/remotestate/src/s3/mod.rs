@@ -541,6 +541,8 @@ impl Backend for S3Backend {
             .as_ref()
             .map(|t| dynamo::unlock(self, t, &self.lock_id(workspace), id));
         match (file, table) {
+            // Both hold another lock: say so once.
+            (Some(Err(f @ BackendError::Lock(_))), Some(Err(BackendError::Lock(_)))) => Err(f),
             (Some(Err(f)), Some(Err(d))) => Err(BackendError::Refused(format!(
                 "failed to unlock both S3 and DynamoDB: S3 error: {f}, DynamoDB error: {d}"
             ))),
