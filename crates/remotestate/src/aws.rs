@@ -30,7 +30,11 @@ impl Endpoint {
     }
 
     pub fn host(&self) -> &str {
-        let rest = self.base.split_once("://").map(|x| x.1).unwrap_or(&self.base);
+        let rest = self
+            .base
+            .split_once("://")
+            .map(|x| x.1)
+            .unwrap_or(&self.base);
         rest.split('/').next().unwrap_or(rest)
     }
 
@@ -40,7 +44,11 @@ impl Endpoint {
 
     /// The path prefix of a custom endpoint (usually empty).
     pub fn path_prefix(&self) -> &str {
-        let rest = self.base.split_once("://").map(|x| x.1).unwrap_or(&self.base);
+        let rest = self
+            .base
+            .split_once("://")
+            .map(|x| x.1)
+            .unwrap_or(&self.base);
         rest.find('/').map(|i| &rest[i..]).unwrap_or("")
     }
 }
@@ -98,7 +106,6 @@ impl std::fmt::Display for CallError {
 }
 
 impl CallError {
-
     /// As a backend error, with `context` (what was attempted) in front.
     pub fn into_backend(self, context: &str) -> BackendError {
         match self {

@@ -118,7 +118,10 @@ fn go_float_string(n: &value::Number) -> String {
     if (-4..10).contains(&exp) {
         let digits = format!("{f:.*}", (9 - exp).max(0) as usize);
         let digits = if digits.contains('.') {
-            digits.trim_end_matches('0').trim_end_matches('.').to_owned()
+            digits
+                .trim_end_matches('0')
+                .trim_end_matches('.')
+                .to_owned()
         } else {
             digits
         };
@@ -142,7 +145,9 @@ fn go_quote(s: &str) -> String {
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
             '\u{b}' => out.push_str("\\v"),
-            c if (c as u32) < 0x20 || c == '\u{7f}' => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if (c as u32) < 0x20 || c == '\u{7f}' => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
             c if c.is_control() => {
                 if (c as u32) < 0x10000 {
                     out.push_str(&format!("\\u{:04x}", c as u32))

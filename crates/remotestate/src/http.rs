@@ -89,7 +89,13 @@ impl HttpConfig {
         let cfg = HttpConfig {
             update_method: str_env(&obj, env, "update_method", "TF_HTTP_UPDATE_METHOD", "POST"),
             lock_method: str_env(&obj, env, "lock_method", "TF_HTTP_LOCK_METHOD", "LOCK"),
-            unlock_method: str_env(&obj, env, "unlock_method", "TF_HTTP_UNLOCK_METHOD", "UNLOCK"),
+            unlock_method: str_env(
+                &obj,
+                env,
+                "unlock_method",
+                "TF_HTTP_UNLOCK_METHOD",
+                "UNLOCK",
+            ),
             username: str_env(&obj, env, "username", "TF_HTTP_USERNAME", ""),
             password: str_env(&obj, env, "password", "TF_HTTP_PASSWORD", ""),
             skip_cert_verification: obj.bool("skip_cert_verification").unwrap_or(false),
@@ -193,14 +199,16 @@ impl HttpBackend {
             if !retry || attempt >= self.cfg.retry_max {
                 return match result {
                     Ok(r) => Ok(r),
-                    Err(TransportError(m)) if attempt > 0 => Err(BackendError::Unreachable(format!(
-                        "Failed to {what}: {method} {} giving up after {} attempt(s): {m}",
-                        httpc::redact(url),
-                        attempt + 1
-                    ))),
-                    Err(TransportError(m)) => Err(BackendError::Unreachable(format!(
-                        "Failed to {what}: {m}"
-                    ))),
+                    Err(TransportError(m)) if attempt > 0 => {
+                        Err(BackendError::Unreachable(format!(
+                            "Failed to {what}: {method} {} giving up after {} attempt(s): {m}",
+                            httpc::redact(url),
+                            attempt + 1
+                        )))
+                    }
+                    Err(TransportError(m)) => {
+                        Err(BackendError::Unreachable(format!("Failed to {what}: {m}")))
+                    }
                 };
             }
             let wait = self
@@ -215,9 +223,7 @@ impl HttpBackend {
 
     fn check_workspace(&self, workspace: &str) -> Result<(), BackendError> {
         if workspace != crate::DEFAULT_WORKSPACE {
-            return Err(BackendError::Refused(
-                "workspaces not supported".to_owned(),
-            ));
+            return Err(BackendError::Refused("workspaces not supported".to_owned()));
         }
         Ok(())
     }
@@ -314,9 +320,10 @@ impl Backend for HttpBackend {
         let r = self.request(method, &url, Some(bytes), "upload state")?;
         match r.status {
             200 | 201 | 204 => Ok(()),
-            s => Err(auth_error(s).unwrap_or_else(|| {
-                BackendError::Refused(format!("HTTP error: {s}"))
-            })),
+            s => {
+                Err(auth_error(s)
+                    .unwrap_or_else(|| BackendError::Refused(format!("HTTP error: {s}"))))
+            }
         }
     }
 

@@ -128,9 +128,7 @@ impl Client {
             .with_config()
             .limit(u64::MAX)
             .read_to_vec()
-            .map_err(|e| {
-                TransportError(format!("reading the answer of {}: {}", redact(url), e))
-            })?;
+            .map_err(|e| TransportError(format!("reading the answer of {}: {}", redact(url), e)))?;
         Ok(Resp {
             status,
             headers,

@@ -142,9 +142,12 @@ impl PgConfig {
             Config::new()
         } else {
             // Never echo the string: it usually carries the password.
-            conn_str
-                .parse()
-                .map_err(|e: postgres::Error| invalid(format!("invalid conn_str: {}", scrub(&e.to_string(), &conn_str))))?
+            conn_str.parse().map_err(|e: postgres::Error| {
+                invalid(format!(
+                    "invalid conn_str: {}",
+                    scrub(&e.to_string(), &conn_str)
+                ))
+            })?
         };
         apply_env(&mut conn, &conn_str, env)?;
         let host = match conn.get_hosts().first() {
@@ -162,9 +165,24 @@ impl PgConfig {
                 .filter(|s| !s.is_empty())
                 .or_else(|| env_first(env, &["PG_SCHEMA_NAME"]))
                 .unwrap_or_else(|| "terraform_remote_state".into()),
-            skip_schema_creation: bool_env(&obj, env, "skip_schema_creation", "PG_SKIP_SCHEMA_CREATION")?,
-            skip_table_creation: bool_env(&obj, env, "skip_table_creation", "PG_SKIP_TABLE_CREATION")?,
-            skip_index_creation: bool_env(&obj, env, "skip_index_creation", "PG_SKIP_INDEX_CREATION")?,
+            skip_schema_creation: bool_env(
+                &obj,
+                env,
+                "skip_schema_creation",
+                "PG_SKIP_SCHEMA_CREATION",
+            )?,
+            skip_table_creation: bool_env(
+                &obj,
+                env,
+                "skip_table_creation",
+                "PG_SKIP_TABLE_CREATION",
+            )?,
+            skip_index_creation: bool_env(
+                &obj,
+                env,
+                "skip_index_creation",
+                "PG_SKIP_INDEX_CREATION",
+            )?,
         };
         Diags::default().finish(cfg)
     }
@@ -204,12 +222,20 @@ fn db_error(cfg: &PgConfig, e: postgres::Error) -> BackendError {
     let source = std::error::Error::source(&e)
         .map(|s| s.to_string())
         .unwrap_or_default();
-    if closed || text.contains("error connecting") || text.contains("timed out") || !source.is_empty() {
+    if closed
+        || text.contains("error connecting")
+        || text.contains("timed out")
+        || !source.is_empty()
+    {
         BackendError::Unreachable(format!(
             "cannot reach PostgreSQL at {}: {}{}",
             cfg.display,
             text,
-            if source.is_empty() { String::new() } else { format!(": {source}") }
+            if source.is_empty() {
+                String::new()
+            } else {
+                format!(": {source}")
+            }
         ))
     } else {
         BackendError::Refused(format!("PostgreSQL at {}: {text}", cfg.display))
@@ -245,7 +271,9 @@ impl PgBackend {
         }
         if !cfg.skip_table_creation {
             client
-                .batch_execute("CREATE SEQUENCE IF NOT EXISTS public.global_states_id_seq AS bigint")
+                .batch_execute(
+                    "CREATE SEQUENCE IF NOT EXISTS public.global_states_id_seq AS bigint",
+                )
                 .map_err(err)?;
             client
                 .batch_execute(&format!(
@@ -395,7 +423,9 @@ impl Backend for PgBackend {
 
     fn put(&self, workspace: &str, bytes: &[u8]) -> Result<(), BackendError> {
         let data = std::str::from_utf8(bytes).map_err(|_| {
-            BackendError::Corrupt("the state is not UTF-8 text, which the pg backend's text column needs".into())
+            BackendError::Corrupt(
+                "the state is not UTF-8 text, which the pg backend's text column needs".into(),
+            )
         })?;
         // One statement, so a reader sees the old row or the new one.
         let sql = format!(
@@ -411,14 +441,20 @@ impl Backend for PgBackend {
     fn lock(&self, workspace: &str, info: &LockInfo) -> Result<(), BackendError> {
         let mut locks = self.locks.lock().expect("pg locks");
         if let Some(h) = locks.get(workspace) {
-            return Err(held(workspace, "Workspace is already locked", Some(h.info.clone())));
+            return Err(held(
+                workspace,
+                "Workspace is already locked",
+                Some(h.info.clone()),
+            ));
         }
         let mut client = Self::connect(&self.cfg)?;
         let sql = format!(
             "SELECT states.id, pg_try_advisory_lock(states.id), pg_try_advisory_lock(-1) FROM {} WHERE states.name = $1",
             self.table
         );
-        let row = client.query_opt(&sql, &[&workspace]).map_err(|e| self.err(e))?;
+        let row = client
+            .query_opt(&sql, &[&workspace])
+            .map_err(|e| self.err(e))?;
         let key = match row {
             None => {
                 let got: bool = client
@@ -427,7 +463,11 @@ impl Backend for PgBackend {
                     .get(0);
                 if !got {
                     let holder = self.recorded_holder(&mut client, workspace, -1);
-                    return Err(held(workspace, "Already locked for workspace creation", holder));
+                    return Err(held(
+                        workspace,
+                        "Already locked for workspace creation",
+                        holder,
+                    ));
                 }
                 -1
             }
@@ -480,7 +520,10 @@ impl Backend for PgBackend {
             }
             let mut h = locks.remove(workspace).expect("present");
             let _ = h.client.execute(
-                &format!("DELETE FROM {} WHERE name = $1 AND pid = pg_backend_pid()", self.side_table),
+                &format!(
+                    "DELETE FROM {} WHERE name = $1 AND pid = pg_backend_pid()",
+                    self.side_table
+                ),
                 &[&workspace],
             );
             let _ = h.client.execute("SELECT pg_advisory_unlock($1)", &[&h.key]);
@@ -534,7 +577,10 @@ mod tests {
 
     #[test]
     fn quotes_identifiers_like_lib_pq() {
-        assert_eq!(quote_ident("terraform_remote_state"), "\"terraform_remote_state\"");
+        assert_eq!(
+            quote_ident("terraform_remote_state"),
+            "\"terraform_remote_state\""
+        );
         assert_eq!(quote_ident("a\"b"), "\"a\"\"b\"");
     }
 
@@ -554,7 +600,10 @@ mod tests {
         assert_eq!(cfg.schema_name, "custom");
         assert!(cfg.skip_index_creation && !cfg.skip_table_creation);
         let err = PgConfig::from_map(
-            &Map::from([("conn_str".to_owned(), value::Value::string("postgres://u:hunter2@h/db"))]),
+            &Map::from([(
+                "conn_str".to_owned(),
+                value::Value::string("postgres://u:hunter2@h/db"),
+            )]),
             &Env::new(),
         )
         .err()

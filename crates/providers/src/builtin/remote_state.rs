@@ -22,7 +22,14 @@ pub const TYPE_NAME: &str = "terraform_remote_state";
 
 /// Backends Terraform has that weir does not implement (yet).
 const UNSUPPORTED: &[&str] = &[
-    "remote", "azurerm", "consul", "cos", "gcs", "inmem", "kubernetes", "oss",
+    "remote",
+    "azurerm",
+    "consul",
+    "cos",
+    "gcs",
+    "inmem",
+    "kubernetes",
+    "oss",
 ];
 
 /// Terraform's `RemovedBackends`.
@@ -31,7 +38,9 @@ fn removed(kind: &str) -> Option<String> {
         "artifactory" | "etcd" | "etcdv3" | "manta" | "swift" => Some(format!(
             "The {kind:?} backend is not supported in Terraform v1.3 or later."
         )),
-        "azure" => Some(r#"The "azure" backend name has been removed, please use "azurerm"."#.into()),
+        "azure" => {
+            Some(r#"The "azure" backend name has been removed, please use "azurerm"."#.into())
+        }
         _ => None,
     }
 }
@@ -51,7 +60,13 @@ pub fn schema() -> Block {
     let mut attributes = BTreeMap::new();
     attributes.insert(
         "backend".to_owned(),
-        attr(Type::String, true, false, false, "The remote backend to use, e.g. `remote` or `http`."),
+        attr(
+            Type::String,
+            true,
+            false,
+            false,
+            "The remote backend to use, e.g. `remote` or `http`.",
+        ),
     );
     attributes.insert(
         "config".to_owned(),
@@ -63,11 +78,23 @@ pub fn schema() -> Block {
     );
     attributes.insert(
         "outputs".to_owned(),
-        attr(Type::Dynamic, false, false, true, "An object containing every root-level output in the remote state."),
+        attr(
+            Type::Dynamic,
+            false,
+            false,
+            true,
+            "An object containing every root-level output in the remote state.",
+        ),
     );
     attributes.insert(
         "workspace".to_owned(),
-        attr(Type::String, false, true, false, "The Terraform workspace to use, if the backend supports workspaces."),
+        attr(
+            Type::String,
+            false,
+            true,
+            false,
+            "The Terraform workspace to use, if the backend supports workspaces.",
+        ),
     );
     Block {
         attributes,
@@ -75,7 +102,11 @@ pub fn schema() -> Block {
     }
 }
 
-fn error_at(summary: impl Into<String>, detail: impl Into<String>, attr: &str) -> ProviderDiagnostic {
+fn error_at(
+    summary: impl Into<String>,
+    detail: impl Into<String>,
+    attr: &str,
+) -> ProviderDiagnostic {
     ProviderDiagnostic::error(summary, detail).at(vec![PathStep::Attr(attr.to_owned())])
 }
 
@@ -130,8 +161,14 @@ fn is_wholly_known(v: &Value) -> bool {
 
 /// A backend ready to be read, after its configuration was checked.
 enum Source {
-    Local { default: PathBuf, workspace_dir: PathBuf },
-    Remote { kind: String, config: remotestate::Map },
+    Local {
+        default: PathBuf,
+        workspace_dir: PathBuf,
+    },
+    Remote {
+        kind: String,
+        config: remotestate::Map,
+    },
 }
 
 fn config_map(v: &Value) -> Result<remotestate::Map, String> {
@@ -154,7 +191,11 @@ fn convert_diag(d: &remotestate::ConfigDiagnostic) -> ProviderDiagnostic {
     let mut path = vec![PathStep::Attr("config".to_owned())];
     path.extend(d.attribute.iter().map(|a| PathStep::Attr(a.clone())));
     ProviderDiagnostic {
-        severity: if d.is_error() { Severity::Error } else { Severity::Warning },
+        severity: if d.is_error() {
+            Severity::Error
+        } else {
+            Severity::Warning
+        },
         summary: d.summary.clone(),
         detail: d.detail.clone(),
         attribute: Some(path),
@@ -162,8 +203,15 @@ fn convert_diag(d: &remotestate::ConfigDiagnostic) -> ProviderDiagnostic {
 }
 
 /// `getBackend`: the backend type and its checked configuration (warnings on success).
-fn backend_for(ctx: &RemoteStateContext, m: &BTreeMap<String, Value>) -> Result<(Source, Diags), Diags> {
-    let mut kind = get(m, "backend").unmarked().as_str().unwrap_or_default().to_owned();
+fn backend_for(
+    ctx: &RemoteStateContext,
+    m: &BTreeMap<String, Value>,
+) -> Result<(Source, Diags), Diags> {
+    let mut kind = get(m, "backend")
+        .unmarked()
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     if kind == "_local" {
         kind = "local".into();
     }
@@ -178,7 +226,9 @@ fn backend_for(ctx: &RemoteStateContext, m: &BTreeMap<String, Value>) -> Result<
                 warnings.iter().map(convert_diag).collect(),
             )),
             Err(remotestate::ConfigError::Schema(msg)) => Err(vec![invalid_config(&kind, &msg)]),
-            Err(remotestate::ConfigError::Invalid(ds)) => Err(ds.iter().map(convert_diag).collect()),
+            Err(remotestate::ConfigError::Invalid(ds)) => {
+                Err(ds.iter().map(convert_diag).collect())
+            }
             Err(e) => Err(vec![ProviderDiagnostic::error(e.to_string(), "")]),
         };
     }
@@ -187,12 +237,19 @@ fn backend_for(ctx: &RemoteStateContext, m: &BTreeMap<String, Value>) -> Result<
     } else {
         removed(&kind).unwrap_or_else(|| format!("There is no backend type named {kind:?}."))
     };
-    Err(vec![error_at("Invalid backend configuration", detail, "backend")])
+    Err(vec![error_at(
+        "Invalid backend configuration",
+        detail,
+        "backend",
+    )])
 }
 
 fn local_source(ctx: &RemoteStateContext, cfg: &remotestate::Map) -> Result<Source, Diags> {
     if let Some(name) = cfg.keys().find(|k| *k != "path" && *k != "workspace_dir") {
-        return Err(vec![invalid_config("local", &format!("unexpected attribute {name:?}"))]);
+        return Err(vec![invalid_config(
+            "local",
+            &format!("unexpected attribute {name:?}"),
+        )]);
     }
     let string = |name: &str, default: &str| -> Result<String, Diags> {
         match cfg.get(name).map(|v| v.unmarked().clone()) {
@@ -204,7 +261,10 @@ fn local_source(ctx: &RemoteStateContext, cfg: &remotestate::Map) -> Result<Sour
                     "config",
                 )]),
                 Ok(Value::String(s)) => Ok(s),
-                _ => Err(vec![invalid_config("local", &format!(".{name}: string required"))]),
+                _ => Err(vec![invalid_config(
+                    "local",
+                    &format!(".{name}: string required"),
+                )]),
             },
         }
     };
@@ -223,9 +283,16 @@ fn local_source(ctx: &RemoteStateContext, cfg: &remotestate::Map) -> Result<Sour
 }
 
 /// The stored state of `workspace`, `None` when there is none. `Err` is a diagnostic summary.
-fn read_state(source: &Source, ctx: &RemoteStateContext, workspace: &str) -> Result<Option<Vec<u8>>, ProviderDiagnostic> {
+fn read_state(
+    source: &Source,
+    ctx: &RemoteStateContext,
+    workspace: &str,
+) -> Result<Option<Vec<u8>>, ProviderDiagnostic> {
     match source {
-        Source::Local { default, workspace_dir } => {
+        Source::Local {
+            default,
+            workspace_dir,
+        } => {
             let path: PathBuf = if workspace == "default" {
                 default.clone()
             } else {
@@ -307,7 +374,8 @@ pub fn read(ctx: &RemoteStateContext, config: &Value) -> (Value, Diags) {
     }
     // s3 and pg create an empty state for a workspace that has none; weir reads it as
     // that empty state without writing it.
-    let creates_empty = matches!(&source, Source::Remote { kind, .. } if kind == "s3" || kind == "pg");
+    let creates_empty =
+        matches!(&source, Source::Remote { kind, .. } if kind == "s3" || kind == "pg");
     let Some(bytes) = bytes else {
         if creates_empty {
             result.insert("outputs".to_owned(), Value::Object(outputs));
@@ -368,7 +436,9 @@ mod tests {
             ("outputs", Value::Null(Type::Dynamic)),
             (
                 "workspace",
-                workspace.map(Value::string).unwrap_or(Value::Null(Type::String)),
+                workspace
+                    .map(Value::string)
+                    .unwrap_or(Value::Null(Type::String)),
             ),
         ])
     }
@@ -412,8 +482,14 @@ mod tests {
             working_dir: dir.path().to_owned(),
             env: BTreeMap::new(),
         };
-        let defaults = obj(&[("extra", Value::number(1i64)), ("ids", Value::string("default"))]);
-        let (v, d) = read(&ctx, &ds("local", Value::Null(Type::Dynamic), None, defaults.clone()));
+        let defaults = obj(&[
+            ("extra", Value::number(1i64)),
+            ("ids", Value::string("default")),
+        ]);
+        let (v, d) = read(
+            &ctx,
+            &ds("local", Value::Null(Type::Dynamic), None, defaults.clone()),
+        );
         assert!(d.is_empty(), "{d:?}");
         let out = outputs(&v);
         assert_eq!(
@@ -421,12 +497,27 @@ mod tests {
             Value::List(Type::String, vec![Value::string("a"), Value::string("b")])
         );
         assert_eq!(out["secret"], Value::string("s3cr3t"));
-        assert_eq!(out["extra"], Value::number(1i64), "defaults fill missing outputs");
+        assert_eq!(
+            out["extra"],
+            Value::number(1i64),
+            "defaults fill missing outputs"
+        );
         assert!(attrs(&v)["defaults"].raw_equals(&defaults));
 
-        let (v, d) = read(&ctx, &ds("local", Value::Null(Type::Dynamic), Some("dev"), Value::Null(Type::Dynamic)));
+        let (v, d) = read(
+            &ctx,
+            &ds(
+                "local",
+                Value::Null(Type::Dynamic),
+                Some("dev"),
+                Value::Null(Type::Dynamic),
+            ),
+        );
         assert!(d.is_empty(), "{d:?}");
-        assert_eq!(outputs(&v)["ids"], Value::List(Type::String, vec![Value::string("c")]));
+        assert_eq!(
+            outputs(&v)["ids"],
+            Value::List(Type::String, vec![Value::string("c")])
+        );
 
         let cfg = obj(&[("path", Value::string("elsewhere.tfstate"))]);
         let (_, d) = read(&ctx, &ds("local", cfg, None, Value::Null(Type::Dynamic)));
@@ -441,19 +532,51 @@ mod tests {
     #[test]
     fn terraform_errors_for_bad_configuration() {
         let ctx = RemoteStateContext::default();
-        let d = validate(&ctx, &ds("nope", Value::Null(Type::Dynamic), None, Value::Null(Type::Dynamic)));
+        let d = validate(
+            &ctx,
+            &ds(
+                "nope",
+                Value::Null(Type::Dynamic),
+                None,
+                Value::Null(Type::Dynamic),
+            ),
+        );
         assert_eq!(d[0].summary, "Invalid backend configuration");
         assert_eq!(d[0].detail, "There is no backend type named \"nope\".");
-        let d = validate(&ctx, &ds("etcd", Value::Null(Type::Dynamic), None, Value::Null(Type::Dynamic)));
-        assert_eq!(d[0].detail, "The \"etcd\" backend is not supported in Terraform v1.3 or later.");
-        let d = validate(&ctx, &ds("s3", obj(&[("key", Value::string("k"))]), None, Value::Null(Type::Dynamic)));
+        let d = validate(
+            &ctx,
+            &ds(
+                "etcd",
+                Value::Null(Type::Dynamic),
+                None,
+                Value::Null(Type::Dynamic),
+            ),
+        );
+        assert_eq!(
+            d[0].detail,
+            "The \"etcd\" backend is not supported in Terraform v1.3 or later."
+        );
+        let d = validate(
+            &ctx,
+            &ds(
+                "s3",
+                obj(&[("key", Value::string("k"))]),
+                None,
+                Value::Null(Type::Dynamic),
+            ),
+        );
         assert_eq!(
             d[0].detail,
             "The given configuration is not valid for backend \"s3\": attribute \"bucket\" is required."
         );
         let d = validate(
             &ctx,
-            &ds("local", obj(&[("pth", Value::string("x"))]), None, Value::string("x")),
+            &ds(
+                "local",
+                obj(&[("pth", Value::string("x"))]),
+                None,
+                Value::string("x"),
+            ),
         );
         assert_eq!(
             d[0].detail,
@@ -461,11 +584,23 @@ mod tests {
         );
         assert_eq!(
             (d[1].summary.as_str(), d[1].detail.as_str()),
-            ("Invalid default values", "Defaults must be given in an object value.")
+            (
+                "Invalid default values",
+                "Defaults must be given in an object value."
+            )
         );
-        let d = validate(&ctx, &ds("http", obj(&[]), None, Value::Null(Type::Dynamic)));
-        assert!(d.is_empty(), "an http block without address is only refused when read: {d:?}");
-        let (_, d) = read(&ctx, &ds("http", obj(&[]), None, Value::Null(Type::Dynamic)));
+        let d = validate(
+            &ctx,
+            &ds("http", obj(&[]), None, Value::Null(Type::Dynamic)),
+        );
+        assert!(
+            d.is_empty(),
+            "an http block without address is only refused when read: {d:?}"
+        );
+        let (_, d) = read(
+            &ctx,
+            &ds("http", obj(&[]), None, Value::Null(Type::Dynamic)),
+        );
         assert_eq!(d[0].summary, "address argument is required");
     }
 
@@ -496,10 +631,29 @@ mod tests {
                 format!("http://127.0.0.1:{port}/state"),
             )]),
         };
-        let (v, d) = read(&ctx, &ds("http", Value::Null(Type::Dynamic), None, Value::Null(Type::Dynamic)));
+        let (v, d) = read(
+            &ctx,
+            &ds(
+                "http",
+                Value::Null(Type::Dynamic),
+                None,
+                Value::Null(Type::Dynamic),
+            ),
+        );
         assert!(d.is_empty(), "{d:?}");
         assert_eq!(outputs(&v)["secret"], Value::string("s3cr3t"));
-        let (_, d) = read(&ctx, &ds("http", Value::Null(Type::Dynamic), Some("dev"), Value::Null(Type::Dynamic)));
-        assert_eq!(d[0].detail, "error loading the remote state: workspaces not supported");
+        let (_, d) = read(
+            &ctx,
+            &ds(
+                "http",
+                Value::Null(Type::Dynamic),
+                Some("dev"),
+                Value::Null(Type::Dynamic),
+            ),
+        );
+        assert_eq!(
+            d[0].detail,
+            "error loading the remote state: workspaces not supported"
+        );
     }
 }

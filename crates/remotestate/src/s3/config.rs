@@ -144,7 +144,10 @@ fn kms_key(diags: &mut Diags, v: &str) {
 }
 
 impl S3Config {
-    pub fn from_map(map: &Map, env: &Env) -> Result<(S3Config, Vec<ConfigDiagnostic>), ConfigError> {
+    pub fn from_map(
+        map: &Map,
+        env: &Env,
+    ) -> Result<(S3Config, Vec<ConfigDiagnostic>), ConfigError> {
         let schema = crate::schema::schema("s3").expect("s3 schema");
         let obj = coerce(&schema, map)?;
         let mut d = Diags::default();
@@ -152,9 +155,15 @@ impl S3Config {
         let bucket = obj.str("bucket").unwrap_or_default();
         not_empty(&mut d, &["bucket"], &bucket);
         let key = obj.str("key").unwrap_or_default();
-        if not_empty(&mut d, &["key"], &key) && s3_path(&mut d, &["key"], &key) && key.contains("//")
+        if not_empty(&mut d, &["key"], &key)
+            && s3_path(&mut d, &["key"], &key)
+            && key.contains("//")
         {
-            d.push(attr_err(&["key"], "Invalid Value", r#"Value must not contain "//""#));
+            d.push(attr_err(
+                &["key"],
+                "Invalid Value",
+                r#"Value must not contain "//""#,
+            ));
         }
 
         let region = obj
@@ -185,9 +194,17 @@ impl S3Config {
                 ));
             }
         }
-        conflict(&mut d, &obj, "shared_credentials_file", "shared_credentials_files");
+        conflict(
+            &mut d,
+            &obj,
+            "shared_credentials_file",
+            "shared_credentials_files",
+        );
         if obj.is_set("shared_credentials_file") {
-            d.push(deprecated("shared_credentials_file", "shared_credentials_files"));
+            d.push(deprecated(
+                "shared_credentials_file",
+                "shared_credentials_files",
+            ));
         }
         if obj.is_set("dynamodb_table") {
             d.push(deprecated("dynamodb_table", "use_lockfile"));
@@ -228,7 +245,12 @@ impl S3Config {
                 }
             }
         }
-        for legacy in ["dynamodb_endpoint", "endpoint", "iam_endpoint", "sts_endpoint"] {
+        for legacy in [
+            "dynamodb_endpoint",
+            "endpoint",
+            "iam_endpoint",
+            "sts_endpoint",
+        ] {
             if let Some(v) = obj.str(legacy) {
                 legacy_url(&mut d, &[legacy], &v);
             }
@@ -313,7 +335,8 @@ impl S3Config {
             }
             None => 5,
         };
-        let env_bool = |name: &str| env_first(env, &[name]).map(|v| parse_go_bool(&v).unwrap_or(true));
+        let env_bool =
+            |name: &str| env_first(env, &[name]).map(|v| parse_go_bool(&v).unwrap_or(true));
 
         let cfg = S3Config {
             bucket,
@@ -392,9 +415,17 @@ fn check_customer_key(d: &mut Diags, key: &str, from_config: bool) {
         )
     };
     if key.len() != 44 {
-        d.push(attr_err(path, summary, format!("{what} must be 44 characters in length")));
+        d.push(attr_err(
+            path,
+            summary,
+            format!("{what} must be 44 characters in length"),
+        ));
     } else if let Err(e) = base64::engine::general_purpose::STANDARD.decode(key) {
-        d.push(attr_err(path, summary, format!("{what} must be base64 encoded: {e}")));
+        d.push(attr_err(
+            path,
+            summary,
+            format!("{what} must be base64 encoded: {e}"),
+        ));
     }
 }
 
@@ -417,7 +448,8 @@ mod tests {
     #[test]
     fn defaults_and_region_from_environment() {
         let env = Env::from([("AWS_DEFAULT_REGION".to_owned(), "eu-west-1".to_owned())]);
-        let (c, w) = S3Config::from_map(&map(&[("bucket", s("b")), ("key", s("k"))]), &env).unwrap();
+        let (c, w) =
+            S3Config::from_map(&map(&[("bucket", s("b")), ("key", s("k"))]), &env).unwrap();
         assert!(w.is_empty());
         assert_eq!(c.region, "eu-west-1");
         assert_eq!(c.workspace_key_prefix, "env:");
@@ -429,7 +461,11 @@ mod tests {
     fn terraform_messages_for_bad_values() {
         let env = Env::new();
         let ConfigError::Invalid(d) = S3Config::from_map(
-            &map(&[("bucket", s("b")), ("key", s("/k/")), ("region", s("nowhere-1"))]),
+            &map(&[
+                ("bucket", s("b")),
+                ("key", s("/k/")),
+                ("region", s("nowhere-1")),
+            ]),
             &env,
         )
         .unwrap_err() else {
@@ -440,7 +476,11 @@ mod tests {
         assert_eq!(d[0].attribute, vec!["key"]);
 
         let ConfigError::Invalid(d) = S3Config::from_map(
-            &map(&[("bucket", s("b")), ("key", s("k")), ("region", s("nowhere-1"))]),
+            &map(&[
+                ("bucket", s("b")),
+                ("key", s("k")),
+                ("region", s("nowhere-1")),
+            ]),
             &env,
         )
         .unwrap_err() else {

@@ -17,10 +17,7 @@ fn call(b: &S3Backend, op: &str, body: &Json) -> Result<Json, CallError> {
         path: "/".into(),
         query: Vec::new(),
         headers: vec![
-            (
-                "content-type".into(),
-                "application/x-amz-json-1.0".into(),
-            ),
+            ("content-type".into(), "application/x-amz-json-1.0".into()),
             ("x-amz-target".into(), format!("DynamoDB_20120810.{op}")),
         ],
         body: &bytes,
@@ -28,7 +25,12 @@ fn call(b: &S3Backend, op: &str, body: &Json) -> Result<Json, CallError> {
     Ok(serde_json::from_slice(&resp.body).unwrap_or(Json::Null))
 }
 
-fn get_attr(b: &S3Backend, table: &str, lock_id: &str, attr: &str) -> Result<Option<String>, CallError> {
+fn get_attr(
+    b: &S3Backend,
+    table: &str,
+    lock_id: &str,
+    attr: &str,
+) -> Result<Option<String>, CallError> {
     let resp = call(
         b,
         "GetItem",
@@ -45,10 +47,16 @@ fn get_attr(b: &S3Backend, table: &str, lock_id: &str, attr: &str) -> Result<Opt
 /// The digest Terraform expects of the state (`None` if no valid one is recorded).
 pub fn get_digest(b: &S3Backend, table: &str, lock_id: &str) -> Result<Option<Vec<u8>>, CallError> {
     let v = get_attr(b, table, &format!("{lock_id}-md5"), "Digest")?;
-    Ok(v.and_then(|h| hex::decode(h).ok()).filter(|d| d.len() == 16))
+    Ok(v.and_then(|h| hex::decode(h).ok())
+        .filter(|d| d.len() == 16))
 }
 
-pub fn put_digest(b: &S3Backend, table: &str, lock_id: &str, hex_sum: &str) -> Result<(), CallError> {
+pub fn put_digest(
+    b: &S3Backend,
+    table: &str,
+    lock_id: &str,
+    hex_sum: &str,
+) -> Result<(), CallError> {
     call(
         b,
         "PutItem",
@@ -71,17 +79,26 @@ pub fn delete_item(b: &S3Backend, table: &str, lock_id: &str) -> Result<(), Call
 
 pub fn holder(b: &S3Backend, table: &str, lock_id: &str) -> Result<Option<LockInfo>, BackendError> {
     let info = get_attr(b, table, lock_id, "Info").map_err(|e| {
-        e.into_backend(&format!("Unable to retrieve item from DynamoDB table {table:?}"))
+        e.into_backend(&format!(
+            "Unable to retrieve item from DynamoDB table {table:?}"
+        ))
     })?;
     match info {
         None => Ok(None),
-        Some(s) => serde_json::from_str(&s)
-            .map(Some)
-            .map_err(|e| BackendError::Corrupt(format!("the lock info in DynamoDB table {table:?} is not valid: {e}"))),
+        Some(s) => serde_json::from_str(&s).map(Some).map_err(|e| {
+            BackendError::Corrupt(format!(
+                "the lock info in DynamoDB table {table:?} is not valid: {e}"
+            ))
+        }),
     }
 }
 
-pub fn lock(b: &S3Backend, table: &str, lock_id: &str, info: &LockInfo) -> Result<(), BackendError> {
+pub fn lock(
+    b: &S3Backend,
+    table: &str,
+    lock_id: &str,
+    info: &LockInfo,
+) -> Result<(), BackendError> {
     let info_json = serde_json::to_string(info).expect("lock info serializes");
     let resp = call(
         b,
@@ -107,7 +124,9 @@ pub fn lock(b: &S3Backend, table: &str, lock_id: &str, info: &LockInfo) -> Resul
 
 pub fn unlock(b: &S3Backend, table: &str, lock_id: &str, id: &str) -> Result<(), BackendError> {
     let stored = get_attr(b, table, lock_id, "Info").map_err(|e| {
-        BackendError::Refused(format!("failed to retrieve lock info for lock ID {id:?}: {e}"))
+        BackendError::Refused(format!(
+            "failed to retrieve lock info for lock ID {id:?}: {e}"
+        ))
     })?;
     let Some(stored) = stored else {
         return Err(BackendError::Refused(format!(
@@ -115,7 +134,9 @@ pub fn unlock(b: &S3Backend, table: &str, lock_id: &str, id: &str) -> Result<(),
         )));
     };
     let current: LockInfo = serde_json::from_str(&stored).map_err(|e| {
-        BackendError::Corrupt(format!("the lock info in DynamoDB table {table:?} is not valid: {e}"))
+        BackendError::Corrupt(format!(
+            "the lock info in DynamoDB table {table:?} is not valid: {e}"
+        ))
     })?;
     if current.id != id {
         return Err(LockError::IdMismatch {

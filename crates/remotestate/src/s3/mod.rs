@@ -55,9 +55,10 @@ impl S3Backend {
         })
         .map_err(|d| ConfigError::Invalid(vec![d]))?;
         let ca_pem = match &cfg.custom_ca_bundle {
-            Some(path) => Some(std::fs::read(path).map_err(|e| {
-                invalid(format!("reading custom_ca_bundle {path:?}: {e}"))
-            })?),
+            Some(path) => Some(
+                std::fs::read(path)
+                    .map_err(|e| invalid(format!("reading custom_ca_bundle {path:?}: {e}")))?,
+            ),
             None => None,
         };
         let client = Client::new(&httpc::Tls {
@@ -103,7 +104,9 @@ impl S3Backend {
             .sts_endpoint
             .as_deref()
             .map(Endpoint::custom)
-            .unwrap_or_else(|| aws::default_endpoint("sts", &sts_region, cfg.use_fips_endpoint, false));
+            .unwrap_or_else(|| {
+                aws::default_endpoint("sts", &sts_region, cfg.use_fips_endpoint, false)
+            });
         let sts_aws = Aws {
             region: sts_region,
             creds: self.aws.creds.clone(),
@@ -124,9 +127,7 @@ impl S3Backend {
             }
         };
         if !cfg.allowed_account_ids.is_empty() && !cfg.allowed_account_ids.contains(&account) {
-            return Err(invalid(format!(
-                "AWS account ID not allowed: {account}"
-            )));
+            return Err(invalid(format!("AWS account ID not allowed: {account}")));
         }
         if cfg.forbidden_account_ids.contains(&account) {
             return Err(invalid(format!("AWS account ID not allowed: {account}")));
@@ -140,10 +141,14 @@ impl S3Backend {
             return self.cfg.key.clone();
         }
         // Go's path.Join: empty elements dropped, the result cleaned.
-        let joined: Vec<&str> = [self.cfg.workspace_key_prefix.as_str(), workspace, &self.cfg.key]
-            .into_iter()
-            .filter(|s| !s.is_empty())
-            .collect();
+        let joined: Vec<&str> = [
+            self.cfg.workspace_key_prefix.as_str(),
+            workspace,
+            &self.cfg.key,
+        ]
+        .into_iter()
+        .filter(|s| !s.is_empty())
+        .collect();
         clean_path(&joined.join("/"))
     }
 
@@ -207,7 +212,10 @@ impl S3Backend {
                         "x-amz-server-side-encryption-customer-algorithm".into(),
                         "AES256".into(),
                     ),
-                    ("x-amz-server-side-encryption-customer-key".into(), k.clone()),
+                    (
+                        "x-amz-server-side-encryption-customer-key".into(),
+                        k.clone(),
+                    ),
                     ("x-amz-server-side-encryption-customer-key-md5".into(), md5),
                 ]
             }
@@ -311,7 +319,11 @@ impl S3Backend {
         headers.push(("if-none-match".into(), "*".into()));
         match self.s3_call("PUT", &key, Vec::new(), headers, &body) {
             Ok(_) => Ok(()),
-            Err(CallError::Api(e)) if e.code == "PreconditionFailed" || e.status == 412 || e.code == "ConditionalRequestConflict" => {
+            Err(CallError::Api(e))
+                if e.code == "PreconditionFailed"
+                    || e.status == 412
+                    || e.code == "ConditionalRequestConflict" =>
+            {
                 let holder = self.lock_file_holder(workspace).ok().flatten();
                 Err(held(format!("{e}"), holder))
             }
@@ -451,10 +463,13 @@ impl Backend for S3Backend {
         self.delete_object(&key)
             .map_err(|e| e.into_backend(&format!("deleting {}", self.location(workspace))))?;
         if let Some(table) = &self.cfg.dynamodb_table {
-            dynamo::delete_item(self, table, &format!("{}-md5", self.lock_id(workspace)))
-                .map_err(|e| {
-                    e.into_backend(&format!("Unable to delete item from DynamoDB table {table:?}"))
-                })?;
+            dynamo::delete_item(self, table, &format!("{}-md5", self.lock_id(workspace))).map_err(
+                |e| {
+                    e.into_backend(&format!(
+                        "Unable to delete item from DynamoDB table {table:?}"
+                    ))
+                },
+            )?;
         }
         Ok(())
     }

@@ -94,11 +94,18 @@ pub fn lock_info(who: &str) -> LockInfo {
 }
 
 /// Asserts `r` is a held-lock error naming `holder_id` (when given) and returns the reason.
-pub fn assert_held(r: Result<(), BackendError>, holder_id: Option<&str>) -> (String, Option<LockInfo>) {
+pub fn assert_held(
+    r: Result<(), BackendError>,
+    holder_id: Option<&str>,
+) -> (String, Option<LockInfo>) {
     match r {
         Err(BackendError::Lock(LockError::Held { reason, holder })) => {
             if let Some(id) = holder_id {
-                assert_eq!(holder.as_ref().map(|h| h.id.as_str()), Some(id), "holder: {holder:?}");
+                assert_eq!(
+                    holder.as_ref().map(|h| h.id.as_str()),
+                    Some(id),
+                    "holder: {holder:?}"
+                );
             }
             (reason, holder.map(|h| *h))
         }
@@ -109,7 +116,11 @@ pub fn assert_held(r: Result<(), BackendError>, holder_id: Option<&str>) -> (Str
 /// The checks every backend passes: byte-exact round-trip, locks (held → the holder, wrong ID
 /// refused, release), lock holder reporting.
 pub fn exercise_backend(b: &dyn Backend, workspace: &str) {
-    assert_eq!(b.get(workspace).unwrap(), None, "a fresh workspace has no state");
+    assert_eq!(
+        b.get(workspace).unwrap(),
+        None,
+        "a fresh workspace has no state"
+    );
     let state = sample_state(3, 1, "11111111-2222-3333-4444-555555555555");
     b.put(workspace, &state).unwrap();
     assert_eq!(b.get(workspace).unwrap().as_deref(), Some(&state[..]));
@@ -129,7 +140,10 @@ pub fn exercise_backend(b: &dyn Backend, workspace: &str) {
     assert_eq!(holder.operation, "OperationTypeApply");
     match b.unlock(workspace, &second.id) {
         Err(BackendError::Lock(LockError::IdMismatch { given, held })) => {
-            assert_eq!((given.as_str(), held.as_str()), (second.id.as_str(), first.id.as_str()))
+            assert_eq!(
+                (given.as_str(), held.as_str()),
+                (second.id.as_str(), first.id.as_str())
+            )
         }
         other => panic!("unlock with the wrong ID: {other:?}"),
     }
@@ -180,12 +194,19 @@ impl TfDir {
     }
 
     pub fn run(&self, args: &[&str]) -> Output {
-        self.command(args).stdin(Stdio::null()).output().expect("run terraform")
+        self.command(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run terraform")
     }
 
     pub fn ok(&self, args: &[&str]) -> String {
         let o = self.run(args);
-        assert!(o.status.success(), "terraform {args:?} failed: {}", text(&o));
+        assert!(
+            o.status.success(),
+            "terraform {args:?} failed: {}",
+            text(&o)
+        );
         String::from_utf8_lossy(&o.stdout).into_owned()
     }
 
@@ -201,11 +222,11 @@ impl TfDir {
             "-lock-timeout=60s",
             "-replace=terraform_data.a[0]",
         ])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start terraform apply")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start terraform apply")
     }
 }
 

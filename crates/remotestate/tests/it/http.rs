@@ -53,7 +53,10 @@ fn read_request(stream: &mut TcpStream) -> Option<Request> {
             headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_owned());
         }
     }
-    let len: usize = headers.get("content-length").and_then(|l| l.parse().ok()).unwrap_or(0);
+    let len: usize = headers
+        .get("content-length")
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(0);
     let mut body = vec![0; len];
     r.read_exact(&mut body).ok()?;
     let (path, q) = target.split_once('?').unwrap_or((&target, ""));
@@ -96,7 +99,9 @@ fn lock_id(body: &[u8]) -> Option<String> {
 }
 
 fn handle(store: &Mutex<Store>, auth: &Option<String>, mut stream: TcpStream) {
-    let Some(req) = read_request(&mut stream) else { return };
+    let Some(req) = read_request(&mut stream) else {
+        return;
+    };
     let mut st = store.lock().unwrap();
     st.requests.push(format!("{} {}", req.method, req.path));
     if let Some(want) = auth {
@@ -165,7 +170,10 @@ impl Server {
         let port = listener.local_addr().unwrap().port();
         let store = Arc::new(Mutex::new(Store::default()));
         let auth = auth.map(|(u, p)| {
-            format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{u}:{p}")))
+            format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(format!("{u}:{p}"))
+            )
         });
         let s = store.clone();
         std::thread::spawn(move || {
@@ -221,7 +229,10 @@ fn http_backend_against_state_server() {
         r => panic!("{r:?}"),
     }
     let (reason, holder) = assert_held(b.lock("default", &lock_info("me@here")), Some(&theirs.id));
-    assert_eq!(reason, format!("HTTP remote state already locked: ID={}", theirs.id));
+    assert_eq!(
+        reason,
+        format!("HTTP remote state already locked: ID={}", theirs.id)
+    );
     assert_eq!(holder.unwrap().who, "erin@elsewhere");
     other.unlock("default", &theirs.id).unwrap();
 
@@ -234,31 +245,57 @@ fn http_backend_against_state_server() {
     assert!(!plain.supports_locking());
     plain.lock("default", &lock_info("x@y")).unwrap();
     assert_eq!(plain.get("default").unwrap(), b.get("default").unwrap());
-    let n = srv.requests().iter().filter(|r| r.starts_with("LOCK")).count();
+    let n = srv
+        .requests()
+        .iter()
+        .filter(|r| r.starts_with("LOCK"))
+        .count();
     plain.lock("default", &lock_info("x@y")).unwrap();
-    assert_eq!(srv.requests().iter().filter(|r| r.starts_with("LOCK")).count(), n);
+    assert_eq!(
+        srv.requests()
+            .iter()
+            .filter(|r| r.starts_with("LOCK"))
+            .count(),
+        n
+    );
 
     // Configuration errors as Terraform words them.
-    let err = remotestate::open("http", &Map::new(), &Env::new()).err().unwrap();
+    let err = remotestate::open("http", &Map::new(), &Env::new())
+        .err()
+        .unwrap();
     assert_eq!(err.to_string(), "address argument is required");
-    let err = remotestate::open("http", &map(&[("address", s("ftp://x"))]), &Env::new()).err().unwrap();
+    let err = remotestate::open("http", &map(&[("address", s("ftp://x"))]), &Env::new())
+        .err()
+        .unwrap();
     assert_eq!(err.to_string(), "address must be HTTP or HTTPS");
     let err = remotestate::open(
         "http",
-        &map(&[("address", s("http://x")), ("client_certificate_pem", s("x"))]),
+        &map(&[
+            ("address", s("http://x")),
+            ("client_certificate_pem", s("x")),
+        ]),
         &Env::new(),
     )
     .err()
     .unwrap();
-    assert_eq!(err.to_string(), "client_certificate_pem is set but client_private_key_pem is not");
+    assert_eq!(
+        err.to_string(),
+        "client_certificate_pem is set but client_private_key_pem is not"
+    );
 }
 
 #[test]
 fn http_auth_and_unreachable() {
     let srv = Server::start(Some(("user", "pa55")));
-    let good = open(&cfg(&srv, &[("username", s("user")), ("password", s("pa55"))]), &Env::new());
+    let good = open(
+        &cfg(&srv, &[("username", s("user")), ("password", s("pa55"))]),
+        &Env::new(),
+    );
     exercise_backend(good.as_ref(), "default");
-    let wrong = open(&cfg(&srv, &[("username", s("user")), ("password", s("nope"))]), &Env::new());
+    let wrong = open(
+        &cfg(&srv, &[("username", s("user")), ("password", s("nope"))]),
+        &Env::new(),
+    );
     match wrong.get("default") {
         Err(BackendError::Refused(m)) => assert_eq!(m, "HTTP remote state endpoint invalid auth"),
         r => panic!("{r:?}"),
@@ -283,7 +320,10 @@ fn http_auth_and_unreachable() {
     match b.get("default") {
         Err(BackendError::Unreachable(m)) => {
             assert!(m.starts_with("Failed to get state: GET "), "{m}");
-            assert!(m.contains(&format!("127.0.0.1:{port}")) && m.contains("connection refused"), "{m}");
+            assert!(
+                m.contains(&format!("127.0.0.1:{port}")) && m.contains("connection refused"),
+                "{m}"
+            );
             assert!(m.contains("giving up after 2 attempt(s)"), "{m}");
             assert!(!m.contains("u:p"), "no credentials in messages: {m}");
         }
@@ -305,8 +345,11 @@ fn http_terraform_interop() {
     let tf = TfDir::new(root.path(), "tf", &tf_exe, &hcl, crate::s3::BODY);
     let b = open(&cfg(&srv, &[]), &Env::new());
     crate::s3::interop(&tf, b.as_ref(), true);
-    wait_until("no lock", Duration::from_secs(5), || srv.store.lock().unwrap().lock.is_none());
+    wait_until("no lock", Duration::from_secs(5), || {
+        srv.store.lock().unwrap().lock.is_none()
+    });
     let recorded = std::fs::read_to_string(tf.dir.join(".terraform/terraform.tfstate")).unwrap();
-    let ours = remotestate::backend_state::file_contents("http", &cfg(&srv, &[]), "1.11.4").unwrap();
+    let ours =
+        remotestate::backend_state::file_contents("http", &cfg(&srv, &[]), "1.11.4").unwrap();
     assert_eq!(ours, recorded);
 }

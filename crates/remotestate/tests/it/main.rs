@@ -2,6 +2,7 @@
 //! state server speaking Terraform's http protocol) and, where installed, Terraform itself.
 
 mod backend_state;
+mod bench;
 mod common;
 mod http;
 mod pg;

@@ -34,27 +34,39 @@ fn find_bin() -> Option<PathBuf> {
 
 fn is_root() -> bool {
     use std::os::unix::fs::MetadataExt;
-    std::fs::metadata("/proc/self").map(|m| m.uid() == 0).unwrap_or(false)
+    std::fs::metadata("/proc/self")
+        .map(|m| m.uid() == 0)
+        .unwrap_or(false)
 }
 
 impl Postgres {
     pub fn start() -> Option<Postgres> {
         let Some(bin) = find_bin() else {
-            eprintln!("SKIPPED: PostgreSQL is not installed (scripts/install-test-deps.sh installs it)");
+            eprintln!(
+                "SKIPPED: PostgreSQL is not installed (scripts/install-test-deps.sh installs it)"
+            );
             return None;
         };
         let dir = tempfile::tempdir().unwrap();
         let as_postgres = is_root();
         if as_postgres {
-            let ids = Command::new("id").args(["-u", "postgres"]).output().unwrap();
-            let uid: u32 = String::from_utf8_lossy(&ids.stdout).trim().parse().expect("a postgres user");
+            let ids = Command::new("id")
+                .args(["-u", "postgres"])
+                .output()
+                .unwrap();
+            let uid: u32 = String::from_utf8_lossy(&ids.stdout)
+                .trim()
+                .parse()
+                .expect("a postgres user");
             std::os::unix::fs::chown(dir.path(), Some(uid), None).unwrap();
         }
         let data = dir.path().join("data");
         let pw = dir.path().join("pw");
         std::fs::write(&pw, "secret\n").unwrap();
         if as_postgres {
-            let uid = std::fs::metadata(dir.path()).map(|m| std::os::unix::fs::MetadataExt::uid(&m)).unwrap();
+            let uid = std::fs::metadata(dir.path())
+                .map(|m| std::os::unix::fs::MetadataExt::uid(&m))
+                .unwrap();
             std::os::unix::fs::chown(&pw, Some(uid), None).unwrap();
         }
         let pg = Postgres {
@@ -87,7 +99,10 @@ impl Postgres {
                 "-D",
                 data.to_str().unwrap(),
                 "-o",
-                &format!("-p {} -k {sock} -c listen_addresses=127.0.0.1 -c fsync=off", pg.port),
+                &format!(
+                    "-p {} -k {sock} -c listen_addresses=127.0.0.1 -c fsync=off",
+                    pg.port
+                ),
                 "-l",
                 &format!("{sock}/log"),
                 "-w",
@@ -108,11 +123,17 @@ impl Postgres {
         } else {
             Command::new(exe)
         };
-        c.args(args).env("LC_ALL", "C").output().expect("run a PostgreSQL tool")
+        c.args(args)
+            .env("LC_ALL", "C")
+            .output()
+            .expect("run a PostgreSQL tool")
     }
 
     pub fn url(&self, password: &str) -> String {
-        format!("postgres://weir:{password}@127.0.0.1:{}/postgres?sslmode=disable", self.port)
+        format!(
+            "postgres://weir:{password}@127.0.0.1:{}/postgres?sslmode=disable",
+            self.port
+        )
     }
 
     pub fn client(&self) -> postgres::Client {
@@ -122,7 +143,17 @@ impl Postgres {
 
 impl Drop for Postgres {
     fn drop(&mut self) {
-        let _ = self.run("pg_ctl", &["-D", self.data.to_str().unwrap(), "-m", "immediate", "-w", "stop"]);
+        let _ = self.run(
+            "pg_ctl",
+            &[
+                "-D",
+                self.data.to_str().unwrap(),
+                "-m",
+                "immediate",
+                "-w",
+                "stop",
+            ],
+        );
     }
 }
 
@@ -147,7 +178,8 @@ fn pg_backend_against_postgres() {
     exercise_backend(a.as_ref(), "dev");
     a.create_workspace("staging").unwrap();
     assert_eq!(a.workspaces().unwrap(), vec!["default", "dev", "staging"]);
-    let empty: serde_json::Value = serde_json::from_slice(&a.get("staging").unwrap().unwrap()).unwrap();
+    let empty: serde_json::Value =
+        serde_json::from_slice(&a.get("staging").unwrap().unwrap()).unwrap();
     assert_eq!(empty["serial"], 1);
     a.delete_workspace("staging").unwrap();
     assert_eq!(a.workspaces().unwrap(), vec!["default", "dev"]);
@@ -155,7 +187,10 @@ fn pg_backend_against_postgres() {
     // Terraform's table in Terraform's schema.
     let mut raw = pg.client();
     let n: i64 = raw
-        .query_one("SELECT count(*) FROM terraform_remote_state.states WHERE name IN ('default', 'dev')", &[])
+        .query_one(
+            "SELECT count(*) FROM terraform_remote_state.states WHERE name IN ('default', 'dev')",
+            &[],
+        )
         .unwrap()
         .get(0);
     assert_eq!(n, 2);
@@ -170,12 +205,17 @@ fn pg_backend_against_postgres() {
     // force-unlock from the other process ends the holder's session.
     b.unlock("dev", &first.id).unwrap();
     let second = lock_info("bob@two");
-    wait_until("the first session to end", Duration::from_secs(10), || b.lock("dev", &second).is_ok());
+    wait_until("the first session to end", Duration::from_secs(10), || {
+        b.lock("dev", &second).is_ok()
+    });
     b.unlock("dev", &second.id).unwrap();
 
     // A lock held the way Terraform holds it (an advisory lock on the row id, no record).
     let id: i64 = raw
-        .query_one("SELECT id FROM terraform_remote_state.states WHERE name = 'default'", &[])
+        .query_one(
+            "SELECT id FROM terraform_remote_state.states WHERE name = 'default'",
+            &[],
+        )
         .unwrap()
         .get(0);
     // A stale weir record from a session that is gone must not be taken for the holder.
@@ -185,7 +225,10 @@ fn pg_backend_against_postgres() {
         &[&serde_json::to_string(&lock_info("ghost@gone")).unwrap()],
     )
     .unwrap();
-    let got: bool = raw.query_one("SELECT pg_try_advisory_lock($1)", &[&id]).unwrap().get(0);
+    let got: bool = raw
+        .query_one("SELECT pg_try_advisory_lock($1)", &[&id])
+        .unwrap()
+        .get(0);
     assert!(got);
     let (reason, holder) = assert_held(a.lock("default", &lock_info("me@here")), None);
     assert!(holder.is_none(), "{holder:?}");
@@ -194,10 +237,15 @@ fn pg_backend_against_postgres() {
         "Workspace is already locked: default (held by another process; Terraform records no lock info in pg)"
     );
     match a.unlock("default", "whatever") {
-        Err(BackendError::Refused(m)) => assert!(m.contains("Terraform records no lock info"), "{m}"),
+        Err(BackendError::Refused(m)) => {
+            assert!(m.contains("Terraform records no lock info"), "{m}")
+        }
         other => panic!("{other:?}"),
     }
-    let _: bool = raw.query_one("SELECT pg_advisory_unlock($1)", &[&id]).unwrap().get(0);
+    let _: bool = raw
+        .query_one("SELECT pg_advisory_unlock($1)", &[&id])
+        .unwrap()
+        .get(0);
     let mine = lock_info("me@here");
     a.lock("default", &mine).unwrap();
     a.unlock("default", &mine.id).unwrap();
@@ -226,10 +274,16 @@ fn pg_backend_against_postgres() {
         Err(e) => panic!("{e:?}"),
         Ok(_) => panic!("a wrong password was accepted"),
     }
-    let nowhere = format!("postgres://weir:secret@127.0.0.1:{}/postgres?sslmode=disable", free_port());
+    let nowhere = format!(
+        "postgres://weir:secret@127.0.0.1:{}/postgres?sslmode=disable",
+        free_port()
+    );
     match remotestate::open("pg", &cfg(&nowhere, &[]), &Env::new()) {
         Err(ConfigError::Backend(BackendError::Unreachable(m))) => {
-            assert!(m.starts_with("cannot reach PostgreSQL at 127.0.0.1:"), "{m}");
+            assert!(
+                m.starts_with("cannot reach PostgreSQL at 127.0.0.1:"),
+                "{m}"
+            );
             assert!(!m.contains("secret"), "{m}");
         }
         Err(e) => panic!("{e:?}"),
@@ -264,7 +318,10 @@ fn pg_terraform_interop() {
     crate::s3::interop(&tf, b.as_ref(), false);
     b.create_workspace("from-weir").unwrap();
     tf.ok(&["workspace", "new", "from-tf"]);
-    assert_eq!(b.workspaces().unwrap(), vec!["default", "from-tf", "from-weir"]);
+    assert_eq!(
+        b.workspaces().unwrap(),
+        vec!["default", "from-tf", "from-weir"]
+    );
     assert!(tf.ok(&["workspace", "list"]).contains("from-weir"));
     let recorded = std::fs::read_to_string(tf.dir.join(".terraform/terraform.tfstate")).unwrap();
     let ours = remotestate::backend_state::file_contents("pg", &cfg(&url, &[]), "1.11.4").unwrap();

@@ -39,7 +39,13 @@ impl Moto {
     }
 
     /// A raw, unsigned request (moto does not check signatures); returns status and body.
-    pub fn raw(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> (u16, String) {
+    pub fn raw(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> (u16, String) {
         let mut s = std::net::TcpStream::connect(("127.0.0.1", self.port)).unwrap();
         let mut req = format!(
             "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Length: {}\r\nConnection: close\r\n",
@@ -55,7 +61,11 @@ impl Moto {
         let mut resp = String::new();
         s.read_to_string(&mut resp).unwrap();
         let status = resp[9..12].parse().unwrap();
-        let body = resp.split_once("\r\n\r\n").map(|x| x.1).unwrap_or("").to_owned();
+        let body = resp
+            .split_once("\r\n\r\n")
+            .map(|x| x.1)
+            .unwrap_or("")
+            .to_owned();
         (status, body)
     }
 
@@ -149,16 +159,27 @@ fn s3_backend_against_moto() {
     moto.create_table("locks");
 
     // S3-native locking: round-trip, workspaces, key layout.
-    let b = open(&s3_config(&url, "weir-state", &[("use_lockfile", Value::bool(true))]));
+    let b = open(&s3_config(
+        &url,
+        "weir-state",
+        &[("use_lockfile", Value::bool(true))],
+    ));
     exercise_backend(b.as_ref(), "default");
     exercise_backend(b.as_ref(), "dev");
     assert_eq!(b.workspaces().unwrap(), vec!["default", "dev"]);
     let mut keys = moto.keys("weir-state");
     keys.sort();
-    assert_eq!(keys, vec!["env:/dev/path/to/state.tfstate", "path/to/state.tfstate"]);
-    assert_eq!(b.location("dev"), "s3://weir-state/env:/dev/path/to/state.tfstate");
+    assert_eq!(
+        keys,
+        vec!["env:/dev/path/to/state.tfstate", "path/to/state.tfstate"]
+    );
+    assert_eq!(
+        b.location("dev"),
+        "s3://weir-state/env:/dev/path/to/state.tfstate"
+    );
     b.create_workspace("staging").unwrap();
-    let empty: serde_json::Value = serde_json::from_slice(&b.get("staging").unwrap().unwrap()).unwrap();
+    let empty: serde_json::Value =
+        serde_json::from_slice(&b.get("staging").unwrap().unwrap()).unwrap();
     assert_eq!(empty["serial"], 1);
     assert_eq!(empty["resources"], serde_json::json!([]));
     assert_eq!(b.workspaces().unwrap(), vec!["default", "dev", "staging"]);
@@ -166,7 +187,11 @@ fn s3_backend_against_moto() {
     assert_eq!(b.workspaces().unwrap(), vec!["default", "dev"]);
 
     // A lock file someone else wrote: the conditional put loses and names them.
-    let other = open(&s3_config(&url, "weir-state", &[("use_lockfile", Value::bool(true))]));
+    let other = open(&s3_config(
+        &url,
+        "weir-state",
+        &[("use_lockfile", Value::bool(true))],
+    ));
     let theirs = lock_info("carol@elsewhere");
     other.lock("default", &theirs).unwrap();
     let (reason, holder) = assert_held(b.lock("default", &lock_info("me@here")), Some(&theirs.id));
@@ -179,7 +204,15 @@ fn s3_backend_against_moto() {
     assert_eq!(b.lock_holder("default").unwrap(), None);
 
     // DynamoDB locking, with the digest item Terraform checks on read.
-    let d = open(&s3_config(&url, "weir-state", &[("dynamodb_table", s("locks")), ("workspace_key_prefix", s("ws")), ("key", s("d.tfstate"))]));
+    let d = open(&s3_config(
+        &url,
+        "weir-state",
+        &[
+            ("dynamodb_table", s("locks")),
+            ("workspace_key_prefix", s("ws")),
+            ("key", s("d.tfstate")),
+        ],
+    ));
     exercise_backend(d.as_ref(), "default");
     exercise_backend(d.as_ref(), "qa");
     let state = d.get("qa").unwrap().unwrap();
@@ -187,7 +220,10 @@ fn s3_backend_against_moto() {
         "GetItem",
         serde_json::json!({"TableName": "locks", "Key": {"LockID": {"S": "weir-state/ws/qa/d.tfstate-md5"}}}),
     );
-    assert_eq!(item["Item"]["Digest"]["S"], hex::encode(Md5::digest(&state)));
+    assert_eq!(
+        item["Item"]["Digest"]["S"],
+        hex::encode(Md5::digest(&state))
+    );
     assert_eq!(d.workspaces().unwrap(), vec!["default", "qa"]);
     let theirs = lock_info("dave@elsewhere");
     d.lock("qa", &theirs).unwrap();
@@ -195,7 +231,8 @@ fn s3_backend_against_moto() {
         "GetItem",
         serde_json::json!({"TableName": "locks", "Key": {"LockID": {"S": "weir-state/ws/qa/d.tfstate"}}}),
     );
-    let recorded: serde_json::Value = serde_json::from_str(lock_item["Item"]["Info"]["S"].as_str().unwrap()).unwrap();
+    let recorded: serde_json::Value =
+        serde_json::from_str(lock_item["Item"]["Info"]["S"].as_str().unwrap()).unwrap();
     assert_eq!(recorded["ID"], theirs.id.as_str());
     assert_eq!(recorded["Who"], "dave@elsewhere");
     assert_eq!(recorded["Path"], "weir-state/ws/qa/d.tfstate");
@@ -205,7 +242,11 @@ fn s3_backend_against_moto() {
     let both = open(&s3_config(
         &url,
         "weir-state",
-        &[("dynamodb_table", s("locks")), ("use_lockfile", Value::bool(true)), ("key", s("both.tfstate"))],
+        &[
+            ("dynamodb_table", s("locks")),
+            ("use_lockfile", Value::bool(true)),
+            ("key", s("both.tfstate")),
+        ],
     ));
     exercise_backend(both.as_ref(), "default");
 
@@ -217,26 +258,43 @@ fn s3_backend_against_moto() {
             "Digest": {"S": "00000000000000000000000000000000"}}}),
     );
     let err = d.get("qa").unwrap_err().to_string();
-    assert!(err.contains("state data in S3 does not have the expected content"), "{err}");
+    assert!(
+        err.contains("state data in S3 does not have the expected content"),
+        "{err}"
+    );
     assert!(err.contains(&hex::encode(Md5::digest(&state))), "{err}");
 
     // A missing bucket.
     let missing = open(&s3_config(&url, "no-such-bucket", &[]));
     let err = missing.get("default").unwrap_err().to_string();
-    assert!(err.starts_with("S3 bucket \"no-such-bucket\" does not exist."), "{err}");
+    assert!(
+        err.starts_with("S3 bucket \"no-such-bucket\" does not exist."),
+        "{err}"
+    );
     let err = missing.workspaces().unwrap_err().to_string();
     assert!(err.contains("does not exist"), "{err}");
 
     // Credentials validated with STS, and the account checked against the allow list.
-    let cfg = s3_config(&url, "weir-state", &[
-        ("skip_credentials_validation", Value::bool(false)),
-        ("skip_requesting_account_id", Value::bool(false)),
-    ]);
+    let cfg = s3_config(
+        &url,
+        "weir-state",
+        &[
+            ("skip_credentials_validation", Value::bool(false)),
+            ("skip_requesting_account_id", Value::bool(false)),
+        ],
+    );
     open(&cfg);
     let mut denied = cfg.clone();
-    denied.insert("allowed_account_ids".into(), Value::Set(value::Type::String, vec![s("999999999999")]));
+    denied.insert(
+        "allowed_account_ids".into(),
+        Value::Set(value::Type::String, vec![s("999999999999")]),
+    );
     match remotestate::open("s3", &denied, &Env::new()) {
-        Err(e) => assert!(e.to_string().contains("AWS account ID not allowed: 123456789012"), "{e}"),
+        Err(e) => assert!(
+            e.to_string()
+                .contains("AWS account ID not allowed: 123456789012"),
+            "{e}"
+        ),
         Ok(_) => panic!("an account outside allowed_account_ids was accepted"),
     }
 }
@@ -245,10 +303,17 @@ fn s3_backend_against_moto() {
 fn s3_unreachable_endpoint_is_a_clear_error() {
     let port = free_port();
     let url = format!("http://127.0.0.1:{port}");
-    let b = open(&s3_config(&url, "b", &[("max_retries", Value::number(0i64))]));
+    let b = open(&s3_config(
+        &url,
+        "b",
+        &[("max_retries", Value::number(0i64))],
+    ));
     match b.get("default") {
         Err(BackendError::Unreachable(m)) => {
-            assert!(m.contains(&format!("127.0.0.1:{port}")) && m.contains("connection refused"), "{m}");
+            assert!(
+                m.contains(&format!("127.0.0.1:{port}")) && m.contains("connection refused"),
+                "{m}"
+            );
             assert!(!m.contains("test"), "no credential in messages: {m}");
         }
         other => panic!("expected unreachable, got {other:?}"),
@@ -259,7 +324,9 @@ fn s3_unreachable_endpoint_is_a_clear_error() {
     cfg.remove("secret_key");
     let env = Env::from([("HOME".to_owned(), "/nonexistent".to_owned())]);
     match remotestate::open("s3", &cfg, &env) {
-        Err(ConfigError::Invalid(d)) => assert_eq!(d[0].summary, "No valid credential sources found"),
+        Err(ConfigError::Invalid(d)) => {
+            assert_eq!(d[0].summary, "No valid credential sources found")
+        }
         Err(e) => panic!("{e}"),
         Ok(_) => panic!("opened without credentials"),
     }
@@ -296,8 +363,12 @@ pub fn bump_serial(state: &[u8]) -> Vec<u8> {
     let text = String::from_utf8(state.to_vec()).unwrap();
     let v: serde_json::Value = serde_json::from_str(&text).unwrap();
     let n = v["serial"].as_u64().unwrap();
-    text.replacen(&format!("\"serial\": {n},"), &format!("\"serial\": {},", n + 1), 1)
-        .into_bytes()
+    text.replacen(
+        &format!("\"serial\": {n},"),
+        &format!("\"serial\": {},", n + 1),
+        1,
+    )
+    .into_bytes()
 }
 
 /// The shared interop checks: Terraform's apply read back exactly, weir's put read by
@@ -322,7 +393,12 @@ pub fn interop(tf: &TfDir, b: &dyn Backend, expect_holder: bool) {
         "terraform reads what weir put"
     );
     let plan = tf.run(&["plan", "-input=false", "-no-color", "-detailed-exitcode"]);
-    assert_eq!(plan.status.code(), Some(0), "terraform plans on weir's state: {}", text(&plan));
+    assert_eq!(
+        plan.status.code(),
+        Some(0),
+        "terraform plans on weir's state: {}",
+        text(&plan)
+    );
 
     if b.supports_locking() {
         let ours = lock_info("weir@interop");
@@ -345,12 +421,21 @@ pub fn interop(tf: &TfDir, b: &dyn Backend, expect_holder: bool) {
             assert!(holder.who.contains('@'), "{holder:?}");
         } else {
             assert!(holder.is_none());
-            assert!(reason.contains("Terraform records no lock info"), "{reason}");
+            assert!(
+                reason.contains("Terraform records no lock info"),
+                "{reason}"
+            );
         }
-        wait_until("terraform to release its lock", Duration::from_secs(30), || {
-            b.lock_holder("default").map(|h| h.is_none()).unwrap_or(false)
-                && b.lock("default", &ours).is_ok()
-        });
+        wait_until(
+            "terraform to release its lock",
+            Duration::from_secs(30),
+            || {
+                b.lock_holder("default")
+                    .map(|h| h.is_none())
+                    .unwrap_or(false)
+                    && b.lock("default", &ours).is_ok()
+            },
+        );
         b.unlock("default", &ours.id).unwrap();
     }
 }
@@ -363,12 +448,18 @@ fn s3_terraform_interop() {
     moto.create_table("tf-locks");
     let url = moto.url();
     let root = tempfile::tempdir().unwrap();
-    let hcl = backend_hcl(&url, "    dynamodb_table = \"tf-locks\"\n    use_lockfile = true\n");
+    let hcl = backend_hcl(
+        &url,
+        "    dynamodb_table = \"tf-locks\"\n    use_lockfile = true\n",
+    );
     let tf = TfDir::new(root.path(), "tf", &tf_exe, &hcl, BODY);
     let cfg = s3_config(
         &url,
         "tf-interop",
-        &[("dynamodb_table", s("tf-locks")), ("use_lockfile", Value::bool(true))],
+        &[
+            ("dynamodb_table", s("tf-locks")),
+            ("use_lockfile", Value::bool(true)),
+        ],
     );
     let b = open(&cfg);
     interop(&tf, b.as_ref(), true);
@@ -376,7 +467,10 @@ fn s3_terraform_interop() {
     // Workspaces: Terraform lists weir's, weir lists Terraform's.
     b.create_workspace("from-weir").unwrap();
     tf.ok(&["workspace", "new", "from-tf"]);
-    assert_eq!(b.workspaces().unwrap(), vec!["default", "from-tf", "from-weir"]);
+    assert_eq!(
+        b.workspaces().unwrap(),
+        vec!["default", "from-tf", "from-weir"]
+    );
     let list = tf.ok(&["workspace", "list"]);
     assert!(list.contains("from-weir"), "{list}");
 
