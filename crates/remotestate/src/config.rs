@@ -97,7 +97,7 @@ impl Diags {
 
 /// A configuration decoded against its schema: every attribute present (null when unset),
 /// values converted to the schema's types, marks removed.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub(crate) struct Obj(pub BTreeMap<String, Value>);
 
 /// Terraform's `CoerceValue`: unknown attributes and missing required ones are errors; each

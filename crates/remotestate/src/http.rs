@@ -15,7 +15,8 @@ use crate::config::{coerce, env_first, invalid, ConfigError, Diags, Obj};
 use crate::httpc::{self, Client, Resp, TransportError};
 use crate::{Env, Map};
 
-#[derive(Clone, Debug)]
+// No `Debug`: it holds the password.
+#[derive(Clone)]
 pub struct HttpConfig {
     pub address: String,
     pub update_method: String,
@@ -307,10 +308,8 @@ impl Backend for HttpBackend {
         let mut url = self.cfg.address.clone();
         if let Some((id, _)) = &*self.held.lock().expect("lock state") {
             let sep = if url.contains('?') { '&' } else { '?' };
-            url = format!(
-                "{url}{sep}ID={}",
-                percent_encoding::utf8_percent_encode(id, percent_encoding::NON_ALPHANUMERIC)
-            );
+            // As Go's url.Values.Encode: unreserved characters stay as they are.
+            url = format!("{url}{sep}ID={}", crate::sigv4::uri_encode(id, false));
         }
         let method = if self.cfg.update_method.is_empty() {
             "POST"

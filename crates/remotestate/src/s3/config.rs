@@ -9,7 +9,8 @@ use crate::{Env, Map};
 pub const DEFAULT_WORKSPACE_KEY_PREFIX: &str = "env:";
 
 /// What the s3 backend needs once its configuration has been checked.
-#[derive(Clone, Debug)]
+// No `Debug`: it holds credentials.
+#[derive(Clone)]
 pub struct S3Config {
     pub bucket: String,
     pub key: String,
@@ -468,7 +469,8 @@ mod tests {
             ]),
             &env,
         )
-        .unwrap_err() else {
+        .err()
+        .unwrap() else {
             panic!()
         };
         assert_eq!(d[0].summary, "Invalid Value");
@@ -483,7 +485,8 @@ mod tests {
             ]),
             &env,
         )
-        .unwrap_err() else {
+        .err()
+        .unwrap() else {
             panic!()
         };
         assert_eq!(
@@ -492,19 +495,24 @@ mod tests {
         );
 
         let ConfigError::Invalid(d) =
-            S3Config::from_map(&map(&[("bucket", s("b")), ("key", s("k"))]), &env).unwrap_err()
+            S3Config::from_map(&map(&[("bucket", s("b")), ("key", s("k"))]), &env)
+                .err()
+                .unwrap()
         else {
             panic!()
         };
         assert_eq!(d[0].summary, "Missing region value");
 
-        let err = S3Config::from_map(&map(&[("key", s("k"))]), &env).unwrap_err();
+        let err = S3Config::from_map(&map(&[("key", s("k"))]), &env)
+            .err()
+            .unwrap();
         assert_eq!(err.to_string(), r#"attribute "bucket" is required"#);
         let err = S3Config::from_map(
             &map(&[("bucket", s("b")), ("key", s("k")), ("buckets", s("x"))]),
             &env,
         )
-        .unwrap_err();
+        .err()
+        .unwrap();
         assert_eq!(err.to_string(), r#"unexpected attribute "buckets""#);
     }
 
@@ -551,7 +559,8 @@ mod tests {
             ]),
             &env,
         )
-        .unwrap_err();
+        .err()
+        .unwrap();
         assert!(err.to_string().contains(
             r#"Conflicting Parameters: The parameters "endpoint" and "endpoints.s3" cannot be configured together."#
         ), "{err}");

@@ -133,6 +133,9 @@ pub fn exercise_backend(b: &dyn Backend, workspace: &str) {
     }
     let first = lock_info("alice@host");
     b.lock(workspace, &first).unwrap();
+    // The holder writes while it holds the lock (the http backend sends `?ID=`).
+    b.put(workspace, &state).unwrap();
+    assert_eq!(b.get(workspace).unwrap().as_deref(), Some(&state[..]));
     let second = lock_info("bob@host");
     let (_, holder) = assert_held(b.lock(workspace, &second), Some(&first.id));
     let holder = holder.unwrap();
