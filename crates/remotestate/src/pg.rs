@@ -211,7 +211,13 @@ pub struct PgBackend {
     side_table: String,
     client: Mutex<Client>,
     locks: Mutex<HashMap<String, HeldLock>>,
+    /// Sessions that held a lock and were cleaned, kept for the next lock: connecting and
+    /// authenticating costs more than the rest of a lock.
+    idle: Mutex<Vec<Client>>,
 }
+
+/// How many cleaned lock sessions to keep.
+const IDLE_SESSIONS: usize = 2;
 
 fn db_error(cfg: &PgConfig, e: postgres::Error) -> BackendError {
     if let Some(db) = e.as_db_error() {
@@ -296,13 +302,39 @@ impl PgBackend {
                 ))
                 .map_err(err)?;
         }
+        // One session ready for the first lock.
+        let idle = Self::connect(&cfg).map(|c| vec![c]).unwrap_or_default();
         Ok(PgBackend {
             cfg,
             table,
             side_table,
             client: Mutex::new(client),
             locks: Mutex::new(HashMap::new()),
+            idle: Mutex::new(idle),
         })
+    }
+
+    /// A session of its own for a lock: an idle one, or a new connection.
+    fn lock_session(&self) -> Result<Client, BackendError> {
+        while let Some(c) = self.idle.lock().expect("pg idle").pop() {
+            if !c.is_closed() {
+                return Ok(c);
+            }
+        }
+        Self::connect(&self.cfg)
+    }
+
+    /// Keeps a session for the next lock once it holds nothing.
+    fn release_session(&self, mut client: Client) {
+        if client
+            .batch_execute("SELECT pg_advisory_unlock_all()")
+            .is_ok()
+        {
+            let mut idle = self.idle.lock().expect("pg idle");
+            if idle.len() < IDLE_SESSIONS {
+                idle.push(client);
+            }
+        }
     }
 
     fn err(&self, e: postgres::Error) -> BackendError {
@@ -447,7 +479,48 @@ impl Backend for PgBackend {
                 Some(h.info.clone()),
             ));
         }
-        let mut client = Self::connect(&self.cfg)?;
+        let mut client = self.lock_session()?;
+        let mut result = self.try_lock(&mut client, workspace);
+        if result.is_err() && client.is_closed() {
+            // An idle session the server has ended since: once more on a new one.
+            client = Self::connect(&self.cfg)?;
+            result = self.try_lock(&mut client, workspace);
+        }
+        match result {
+            Ok(key) => {
+                let mut info = info.clone();
+                info.path = key.to_string();
+                let json = serde_json::to_string(&info).expect("lock info serializes");
+                let _ = client.execute(
+                    &format!(
+                        "INSERT INTO {} (name, info, pid) VALUES ($1, $2, pg_backend_pid())
+                         ON CONFLICT (name) DO UPDATE SET info = $2, pid = pg_backend_pid()",
+                        self.side_table
+                    ),
+                    &[&workspace, &json],
+                );
+                locks.insert(workspace.to_owned(), HeldLock { client, key, info });
+                Ok(())
+            }
+            Err(e) => {
+                self.release_session(client);
+                Err(e)
+            }
+        }
+    }
+
+    fn unlock(&self, workspace: &str, id: &str) -> Result<(), BackendError> {
+        self.unlock_impl(workspace, id)
+    }
+
+    fn lock_holder(&self, workspace: &str) -> Result<Option<LockInfo>, BackendError> {
+        self.lock_holder_impl(workspace)
+    }
+}
+
+impl PgBackend {
+    /// Terraform's lock query on `client`: the advisory key that session now holds.
+    fn try_lock(&self, client: &mut Client, workspace: &str) -> Result<i64, BackendError> {
         let sql = format!(
             "SELECT states.id, pg_try_advisory_lock(states.id), pg_try_advisory_lock(-1) FROM {} WHERE states.name = $1",
             self.table
@@ -462,7 +535,7 @@ impl Backend for PgBackend {
                     .map_err(|e| self.err(e))?
                     .get(0);
                 if !got {
-                    let holder = self.recorded_holder(&mut client, workspace, -1);
+                    let holder = self.recorded_holder(client, workspace, -1);
                     return Err(held(
                         workspace,
                         "Already locked for workspace creation",
@@ -477,12 +550,12 @@ impl Backend for PgBackend {
                     if got_create {
                         let _ = client.execute("SELECT pg_advisory_unlock(-1)", &[]);
                     }
-                    let holder = self.recorded_holder(&mut client, workspace, id);
+                    let holder = self.recorded_holder(client, workspace, id);
                     return Err(held(workspace, "Workspace is already locked", holder));
                 }
                 if !got_create {
                     let _ = client.execute("SELECT pg_advisory_unlock($1)", &[&id]);
-                    let holder = self.recorded_holder(&mut client, workspace, -1);
+                    let holder = self.recorded_holder(client, workspace, -1);
                     return Err(held(
                         workspace,
                         "Cannot lock workspace; already locked for workspace creation",
@@ -493,22 +566,10 @@ impl Backend for PgBackend {
                 id
             }
         };
-        let mut info = info.clone();
-        info.path = key.to_string();
-        let json = serde_json::to_string(&info).expect("lock info serializes");
-        let _ = client.execute(
-            &format!(
-                "INSERT INTO {} (name, info, pid) VALUES ($1, $2, pg_backend_pid())
-                 ON CONFLICT (name) DO UPDATE SET info = $2, pid = pg_backend_pid()",
-                self.side_table
-            ),
-            &[&workspace, &json],
-        );
-        locks.insert(workspace.to_owned(), HeldLock { client, key, info });
-        Ok(())
+        Ok(key)
     }
 
-    fn unlock(&self, workspace: &str, id: &str) -> Result<(), BackendError> {
+    fn unlock_impl(&self, workspace: &str, id: &str) -> Result<(), BackendError> {
         let mut locks = self.locks.lock().expect("pg locks");
         if let Some(h) = locks.get(workspace) {
             if h.info.id != id {
@@ -527,14 +588,13 @@ impl Backend for PgBackend {
                 &[&workspace],
             );
             let _ = h.client.execute("SELECT pg_advisory_unlock($1)", &[&h.key]);
-            // Closing the session releases whatever it still held.
-            drop(h);
+            self.release_session(h.client);
             return Ok(());
         }
         drop(locks);
         // Another process's lock (force-unlock): only a weir holder that recorded this ID can
         // be released, by ending its session.
-        let holder = self.lock_holder(workspace)?;
+        let holder = self.lock_holder_impl(workspace)?;
         match holder {
             Some(h) if h.id == id => {
                 let sql = format!(
@@ -558,7 +618,7 @@ impl Backend for PgBackend {
         }
     }
 
-    fn lock_holder(&self, workspace: &str) -> Result<Option<LockInfo>, BackendError> {
+    fn lock_holder_impl(&self, workspace: &str) -> Result<Option<LockInfo>, BackendError> {
         if let Some(h) = self.locks.lock().expect("pg locks").get(workspace) {
             return Ok(Some(h.info.clone()));
         }
