@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# Installs what the test suite needs on a fresh Debian machine with Rust: cargo-nextest (if missing)
-# and moto (the AWS emulator the provider acceptance tests start on 127.0.0.1).
+# Installs what the test suite needs on a fresh Debian machine with Rust (idempotent; run as root in CI):
+# cargo-nextest, moto (the AWS emulator the provider and s3 backend tests start on 127.0.0.1), and Debian
+# packages: openssl (the proxy's TLS test makes its certificate with it) and PostgreSQL (the pg backend
+# tests run initdb and pg_ctl themselves in a temporary directory; Debian puts them in
+# /usr/lib/postgresql/<version>/bin).
 set -euo pipefail
 if ! cargo nextest --version >/dev/null 2>&1; then
   cargo install --locked cargo-nextest
@@ -8,7 +11,17 @@ fi
 if ! python3 -c 'import moto' >/dev/null 2>&1; then
   python3 -m pip install --quiet 'moto[server]==5.2.5'
 fi
-# The proxy's TLS test makes its certificate with the openssl command.
-if ! command -v openssl >/dev/null 2>&1; then
-  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q openssl
+
+apt_missing=()
+command -v openssl >/dev/null 2>&1 || apt_missing+=(openssl)
+if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  apt_missing+=(postgresql)
+fi
+if [ ${#apt_missing[@]} -gt 0 ]; then
+  if command -v apt-get >/dev/null 2>&1; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${apt_missing[@]}" >/dev/null
+  else
+    echo "install-test-deps: missing ${apt_missing[*]} and apt-get is not available; tests that need them will skip" >&2
+  fi
 fi

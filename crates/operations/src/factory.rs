@@ -64,7 +64,14 @@ fn go_arch() -> &'static str {
 impl engine::ProviderFactory for Factory {
     fn start(&self, source: &str) -> Result<Arc<dyn Provider>, String> {
         if source == "terraform.io/builtin/terraform" {
-            return Ok(Arc::new(providers::builtin::TerraformProvider));
+            // terraform_remote_state resolves relative `local` paths against the working
+            // directory. TODO(lead): pass the CLI's environment too, for backend credentials.
+            return Ok(Arc::new(providers::builtin::TerraformProviderAt::new(
+                providers::builtin::RemoteStateContext {
+                    working_dir: self.dir.clone(),
+                    env: Default::default(),
+                },
+            )));
         }
         let Some(bin) = self.locate(source) else {
             let short = source

@@ -1,5 +1,7 @@
 //! Built-in providers that run in-process: `terraform.io/builtin/terraform`.
 
+mod remote_state;
 mod terraform;
 
-pub use terraform::TerraformProvider;
+pub use remote_state::RemoteStateContext;
+pub use terraform::{TerraformProvider, TerraformProviderAt};

@@ -1,14 +1,31 @@
-//! The built-in `terraform` provider: the `terraform_data` managed resource (and, later, the
-//! `terraform_remote_state` data source). Behaviour follows Terraform's built-in provider.
+//! The built-in `terraform` provider: the `terraform_data` managed resource and the
+//! `terraform_remote_state` data source. Behaviour follows Terraform's built-in provider.
 
+use super::remote_state::{self, RemoteStateContext};
 use crate::schema::{Attribute, Block, ProviderSchema, ResourceSchema};
 use crate::*;
 use std::collections::BTreeMap;
 use value::{PathStep, Refinements, Type, Unknown, Value};
 
-/// The in-process `terraform.io/builtin/terraform` provider.
+/// The in-process `terraform.io/builtin/terraform` provider. `terraform_remote_state` reads
+/// relative paths from the process's current directory and sees no environment variables; a
+/// run in a working directory uses [`TerraformProviderAt`].
 #[derive(Default)]
 pub struct TerraformProvider;
+
+/// The built-in provider for one working directory and environment (what
+/// `terraform_remote_state` resolves relative `local` paths against and backends read
+/// credentials from).
+#[derive(Default)]
+pub struct TerraformProviderAt {
+    pub context: RemoteStateContext,
+}
+
+impl TerraformProviderAt {
+    pub fn new(context: RemoteStateContext) -> Self {
+        TerraformProviderAt { context }
+    }
+}
 
 fn attr(ty: Type, optional: bool, computed: bool) -> Attribute {
     Attribute {
@@ -82,6 +99,13 @@ impl Provider for TerraformProvider {
                 block: data_schema(),
             },
         );
+        schema.data_sources.insert(
+            remote_state::TYPE_NAME,
+            ResourceSchema {
+                version: 0,
+                block: remote_state::schema(),
+            },
+        );
         Ok((std::sync::Arc::new(schema), Vec::new()))
     }
 
@@ -96,8 +120,8 @@ impl Provider for TerraformProvider {
         Ok(Vec::new())
     }
 
-    fn validate_data_resource_config(&self, type_name: &str, _config: &Value) -> Result<Diags> {
-        Ok(vec![unsupported("data source", type_name)])
+    fn validate_data_resource_config(&self, type_name: &str, config: &Value) -> Result<Diags> {
+        validate_data(&RemoteStateContext::default(), type_name, config)
     }
 
     fn configure(&self, _terraform_version: &str, _config: &Value) -> Result<Diags> {
@@ -230,10 +254,7 @@ impl Provider for TerraformProvider {
     }
 
     fn read_data_source(&self, req: ReadDataSourceRequest) -> Result<(Value, Diags)> {
-        Ok((
-            Value::Null(Type::Dynamic),
-            vec![unsupported("data source", &req.type_name)],
-        ))
+        read_data(&RemoteStateContext::default(), req)
     }
 
     fn move_resource_state(
@@ -288,6 +309,86 @@ impl Provider for TerraformProvider {
         }))
     }
 
+    fn stop(&self) -> Result<()> {
+        Ok(())
+    }
+}
+
+fn validate_data(ctx: &RemoteStateContext, type_name: &str, config: &Value) -> Result<Diags> {
+    if type_name != remote_state::TYPE_NAME {
+        return Ok(vec![unsupported("data source", type_name)]);
+    }
+    Ok(remote_state::validate(ctx, config))
+}
+
+fn read_data(ctx: &RemoteStateContext, req: ReadDataSourceRequest) -> Result<(Value, Diags)> {
+    if req.type_name != remote_state::TYPE_NAME {
+        return Ok((
+            Value::Null(Type::Dynamic),
+            vec![unsupported("data source", &req.type_name)],
+        ));
+    }
+    Ok(remote_state::read(ctx, &req.config))
+}
+
+/// Everything but the data sources is [`TerraformProvider`]'s.
+impl Provider for TerraformProviderAt {
+    fn get_schema(&self) -> Result<(std::sync::Arc<ProviderSchema>, Diags)> {
+        TerraformProvider.get_schema()
+    }
+    fn validate_provider_config(&self, config: &Value) -> Result<Diags> {
+        TerraformProvider.validate_provider_config(config)
+    }
+    fn validate_resource_config(&self, type_name: &str, config: &Value) -> Result<Diags> {
+        TerraformProvider.validate_resource_config(type_name, config)
+    }
+    fn validate_data_resource_config(&self, type_name: &str, config: &Value) -> Result<Diags> {
+        validate_data(&self.context, type_name, config)
+    }
+    fn configure(&self, terraform_version: &str, config: &Value) -> Result<Diags> {
+        TerraformProvider.configure(terraform_version, config)
+    }
+    fn upgrade_resource_state(&self, req: UpgradeResourceStateRequest) -> Result<(Value, Diags)> {
+        TerraformProvider.upgrade_resource_state(req)
+    }
+    fn read_resource(&self, req: ReadResourceRequest) -> Result<ReadResourceResponse> {
+        TerraformProvider.read_resource(req)
+    }
+    fn plan_resource_change(
+        &self,
+        req: PlanResourceChangeRequest,
+    ) -> Result<PlanResourceChangeResponse> {
+        TerraformProvider.plan_resource_change(req)
+    }
+    fn apply_resource_change(
+        &self,
+        req: ApplyResourceChangeRequest,
+    ) -> Result<ApplyResourceChangeResponse> {
+        TerraformProvider.apply_resource_change(req)
+    }
+    fn import_resource_state(
+        &self,
+        type_name: &str,
+        id: &str,
+    ) -> Result<(Vec<ImportedResource>, Diags)> {
+        TerraformProvider.import_resource_state(type_name, id)
+    }
+    fn read_data_source(&self, req: ReadDataSourceRequest) -> Result<(Value, Diags)> {
+        read_data(&self.context, req)
+    }
+    fn move_resource_state(
+        &self,
+        req: MoveResourceStateRequest,
+    ) -> Result<MoveResourceStateResponse> {
+        TerraformProvider.move_resource_state(req)
+    }
+    fn call_function(
+        &self,
+        name: &str,
+        args: Vec<Value>,
+    ) -> Result<std::result::Result<Value, crate::FunctionError>> {
+        TerraformProvider.call_function(name, args)
+    }
     fn stop(&self) -> Result<()> {
         Ok(())
     }
