@@ -22,11 +22,11 @@ export TF_CLI_CONFIG_FILE=/dev/null TF_IN_AUTOMATION=1 CHECKPOINT_DISABLE=1
 # Runs a command in a directory; prints "seconds peak_rss_mb exit_code".
 measure() {
   local dir=$1; shift
-  local out
-  out=$( { cd "$dir" && /usr/bin/time -f '%e %M' "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -1 ) || true
-  local code=0
-  (cd "$dir" && "$@" >/dev/null 2>&1) || code=$?
-  read -r secs kb <<<"$out"
+  local t code=0
+  t=$(mktemp)
+  (cd "$dir" && /usr/bin/time -o "$t" -f '%e %M' "$@" >/dev/null 2>&1) || code=$?
+  read -r secs kb < <(tail -1 "$t")
+  rm -f "$t"
   echo "$secs $((kb / 1024)) $code"
 }
 
