@@ -143,7 +143,9 @@ impl LineIndex {
             (b - start) as u32 + 1
         } else {
             // The last checkpoint on this line at or before `b`, then count from there.
-            let k = self.checkpoints.partition_point(|&(cb, _)| cb as usize <= b);
+            let k = self
+                .checkpoints
+                .partition_point(|&(cb, _)| cb as usize <= b);
             let (from, before) = match k.checked_sub(1).map(|k| self.checkpoints[k]) {
                 Some((cb, n)) if cb as usize >= start => (cb as usize, n),
                 _ => (start, 0),

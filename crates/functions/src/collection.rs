@@ -170,8 +170,22 @@ pub(crate) fn register(fs: &mut Vec<Function>) {
     );
     fs.push(
         func("coalescelist", vec![])
-            .var(dynp("vals").null().unknown())
+            .var(dynp("vals").null().unknown().dynamic())
             .ret_fn(|args| {
+                // As cty's: an unknown argument leaves the type open; anything but a list or
+                // tuple (a null too) is refused.
+                if args.is_empty() {
+                    return Err(call_err("at least one argument is required"));
+                }
+                if args.iter().any(|v| !v.is_known()) {
+                    return Ok(Type::Dynamic);
+                }
+                if !args
+                    .iter()
+                    .all(|v| matches!(v.ty(), Type::List(_) | Type::Tuple(_)))
+                {
+                    return Err(call_err("coalescelist arguments must be lists or tuples"));
+                }
                 let tys: Vec<Type> = args.iter().map(|v| v.ty()).collect();
                 Ok(value::convert::unify(&tys).unwrap_or(Type::Dynamic))
             })
@@ -413,7 +427,7 @@ pub(crate) fn register(fs: &mut Vec<Function>) {
     );
     fs.push(
         func("lookup", vec![dynp("inputMap"), p("key", Type::String)])
-            .var(dynp("default").null())
+            .var(dynp("default").null().unknown().dynamic().marked())
             .ret_fn(|args| {
                 if args.len() > 3 {
                     return Err(call_err("lookup() takes no more than three arguments"));
@@ -496,7 +510,7 @@ pub(crate) fn register(fs: &mut Vec<Function>) {
     );
     fs.push(
         func("merge", vec![])
-            .var(dynp("maps").null().unknown())
+            .var(dynp("maps").null().unknown().dynamic())
             .ret(Type::Dynamic)
             .imp(|a| {
                 let mut out: BTreeMap<String, Value> = BTreeMap::new();

@@ -134,7 +134,14 @@ fn decode_body(
     }
     for (name, nb) in &schema.block_types {
         let ety = nb.block.implied_type();
+        let its = items.remove(name).unwrap_or_default();
         if unknown_types.contains(name) {
+            // A `dynamic` block of this type has an unknown for_each, so the whole set of
+            // blocks is unknown; static blocks beside it are still checked.
+            for it in &its {
+                let open = it.body.range.clone();
+                decode_body(ev, it.body, &nb.block, &open, &it.bindings, diags);
+            }
             let ty = match nb.nesting {
                 NestingMode::List => Type::list(ety),
                 NestingMode::Set => Type::set(ety),
@@ -144,7 +151,6 @@ fn decode_body(
             out.insert(name.clone(), Value::unknown(ty));
             continue;
         }
-        let its = items.remove(name).unwrap_or_default();
         let n = its.len() as u64;
         if nb.min_items > 0 && n < nb.min_items {
             diags.push(err(
@@ -252,8 +258,7 @@ fn decode_body(
     }
     // What is left are blocks standing for attributes.
     for (name, its) in items {
-        let attr = &schema.attributes[&name];
-        let Some((obj, set)) = attr_as_blocks(attr) else {
+        let Some((obj, set)) = schema.attributes.get(&name).and_then(attr_as_blocks) else {
             continue;
         };
         let synthetic = Block {
@@ -279,6 +284,9 @@ fn decode_body(
                 value::convert::convert(&v, &ety).unwrap_or(v)
             })
             .collect();
+        if unknown_types.contains(&name) {
+            continue;
+        }
         let v = if set {
             Value::set_of(ety, vs)
         } else {
@@ -429,4 +437,71 @@ fn similar<'a>(name: &str, candidates: impl Iterator<Item = &'a String>) -> Opti
     candidates
         .filter(|c| strsim::levenshtein(name, c) <= 2)
         .min_by_key(|c| strsim::levenshtein(name, c))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use providers::schema::{Attribute, Block, NestedBlock, NestingMode};
+    use value::{Type, Value};
+
+    use crate::{MapData, Reference, Scope};
+
+    fn schema() -> Block {
+        let inner = Block {
+            attributes: [(
+                "port".to_string(),
+                Attribute {
+                    ty: Type::Number,
+                    optional: true,
+                    ..Default::default()
+                },
+            )]
+            .into(),
+            ..Default::default()
+        };
+        Block {
+            block_types: [(
+                "rule".to_string(),
+                NestedBlock {
+                    nesting: NestingMode::List,
+                    block: inner,
+                    ..Default::default()
+                },
+            )]
+            .into(),
+            ..Default::default()
+        }
+    }
+
+    fn decode(src: &str) -> (Value, diagnostics::Diagnostics) {
+        let mut ds = diagnostics::Diagnostics::new();
+        let body = config::load::parse_file(src, "main.tf", &mut ds).expect("parses");
+        let mut values = HashMap::new();
+        values.insert(Reference::Var("u".into()), Value::dynamic_unknown());
+        let data = MapData { values };
+        Scope::new(&data, std::env::temp_dir()).eval_block(&body, &schema())
+    }
+
+    #[test]
+    fn static_and_dynamic_blocks_with_unknown_for_each() {
+        let (v, ds) = decode(
+            "rule {\n  port = 1\n}\ndynamic \"rule\" {\n  for_each = var.u\n  content {\n    port = rule.value\n  }\n}\n",
+        );
+        assert!(!ds.has_errors(), "{ds:?}");
+        let Value::Object(m) = v else { panic!("{v:?}") };
+        assert!(!m["rule"].is_known(), "{:?}", m["rule"]);
+    }
+
+    #[test]
+    fn static_sibling_of_unknown_dynamic_block_is_still_checked() {
+        let (_, ds) = decode(
+            "rule {\n  nope = 1\n}\ndynamic \"rule\" {\n  for_each = var.u\n  content {}\n}\n",
+        );
+        assert!(
+            ds.iter().any(|d| d.summary == "Unsupported argument"),
+            "{ds:?}"
+        );
+    }
 }
