@@ -343,7 +343,30 @@ impl lang::Data for NodeData<'_> {
             Reference::Module(name) => self.module_value(name, range),
             Reference::Resource(rr) => match self.resource_values(rr) {
                 Some(rv) => Ok(rv.whole(&self.resource_type(rr))),
-                None => Ok(Value::dynamic_unknown()),
+                None => {
+                    // Expressions of the configuration were checked when the graph was built;
+                    // console input was not.
+                    let cfg = self.info.mods.get(self.m).cfg;
+                    let key = format!("{}.{}", rr.type_name, rr.name);
+                    let (declared, what) = match rr.mode {
+                        Mode::Managed => (cfg.managed_resources.contains_key(&key), "managed resource"),
+                        Mode::Data => (cfg.data_resources.contains_key(&key), "data resource"),
+                    };
+                    if declared {
+                        Ok(Value::dynamic_unknown())
+                    } else {
+                        Err(err(
+                            "Reference to undeclared resource",
+                            format!(
+                                "A {what} \"{}\" \"{}\" has not been declared in {}.",
+                                rr.type_name,
+                                rr.name,
+                                crate::graph::module_phrase(self.info.mods, self.m)
+                            ),
+                            range,
+                        ))
+                    }
+                }
             },
             Reference::CountIndex => match self.count_index {
                 Some(i) => Ok(Value::number(i)),

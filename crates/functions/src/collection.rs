@@ -515,6 +515,7 @@ pub(crate) fn register(fs: &mut Vec<Function>) {
             .imp(|a| {
                 let mut out: BTreeMap<String, Value> = BTreeMap::new();
                 let mut all_maps = true;
+                let mut any_map = false;
                 let mut any_unknown = false;
                 for (i, v) in a.vals.iter().enumerate() {
                     if v.is_null() {
@@ -525,7 +526,7 @@ pub(crate) fn register(fs: &mut Vec<Function>) {
                         continue;
                     }
                     match v.unmarked() {
-                        Value::Map(..) => {}
+                        Value::Map(..) => any_map = true,
                         Value::Object(..) => all_maps = false,
                         _ => {
                             return Err(arg_err(
@@ -555,7 +556,8 @@ pub(crate) fn register(fs: &mut Vec<Function>) {
                         }
                     }
                 }
-                if all_maps && out.is_empty() && !a.vals.is_empty() {
+                // Only null arguments: cty's merge has no map type to go by, so an object.
+                if all_maps && any_map && out.is_empty() {
                     return Ok(Value::map_of(Type::Dynamic, out));
                 }
                 Ok(Value::Object(out))

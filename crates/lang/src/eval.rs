@@ -137,9 +137,10 @@ impl<'s, 'a> Evaluator<'s, 'a> {
                 }
             }
             ExprKind::Binary { op, lhs, rhs } => {
+                let before = diags.len();
                 let l = self.eval(lhs, diags);
                 let r = self.eval(rhs, diags);
-                if diags.has_errors() {
+                if errors_since(diags, before) {
                     return unknown_dyn();
                 }
                 match crate::ops::binary(*op, l, r) {
@@ -529,6 +530,7 @@ impl<'s, 'a> Evaluator<'s, 'a> {
     }
 
     fn conditional(&mut self, c: &Expr, t: &Expr, f: &Expr, diags: &mut Diagnostics) -> Value {
+        let before = diags.len();
         let cv = self.eval(c, diags);
         let (mut td, mut fd) = (Diagnostics::new(), Diagnostics::new());
         let tv = self.eval(t, &mut td);
@@ -546,7 +548,7 @@ impl<'s, 'a> Evaluator<'s, 'a> {
                 diags.extend(ds.0.into_iter().filter(is_reference_diag));
             }
         }
-        if diags.has_errors() {
+        if errors_since(diags, before) {
             return unknown_dyn();
         }
         let (cu, cm) = cv.unmark();
@@ -804,11 +806,12 @@ impl<'s, 'a> Evaluator<'s, 'a> {
                 return Value::unknown(Type::String);
             }
         }
+        let before = diags.len();
         let mut vals: Vec<Value> = Vec::with_capacity(args.len());
         for a in args {
             vals.push(self.eval(a, diags));
         }
-        if diags.has_errors() {
+        if errors_since(diags, before) {
             return unknown_dyn();
         }
         if template_string && !expand_final {
@@ -980,6 +983,13 @@ impl<'s, 'a> Evaluator<'s, 'a> {
             e.detail
         };
         let mut d = err(e.summary, detail, &subject).with_context(range.clone());
+        // HCL's diagnostic about an argument carries that argument's expression, so Terraform
+        // shows what its references evaluated to.
+        if let Some(arg) = e.arg_index.and_then(|i| args.get(i)) {
+            if self.locals.is_empty() {
+                d.expression_values = crate::expression_values(self.scope, arg);
+            }
+        }
         // HCL notes the called function with errors about calling it.
         if let Some(sig) = functions::signature_json(name) {
             d = d.with_function_call(serde_json::json!({"called_as": name, "signature": sig}));
@@ -987,7 +997,37 @@ impl<'s, 'a> Evaluator<'s, 'a> {
         diags.push(d);
     }
 
+    /// Terraform checks every reference of an expression before evaluating it, so a reference
+    /// to something never declared (or `count`/`each` where they are not available) is an
+    /// error even inside `try` and `can`, which only catch errors of evaluation. Reports those
+    /// and says whether there were any.
+    fn static_reference_errors(&mut self, args: &[Expr], diags: &mut Diagnostics) -> bool {
+        let before = diags.len();
+        for a in args {
+            for (root, steps, range) in a.references() {
+                if self.local(root).is_some() {
+                    continue;
+                }
+                match parse_ref(root, steps, range) {
+                    Err(d) => diags.push(d),
+                    Ok((r, used)) => {
+                        let subject = crate::refs::ref_range(&r, root, steps, used, range);
+                        if let Err(d) = self.scope.data.get(&r, &subject) {
+                            if is_reference_diag(&d) {
+                                diags.push(d);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        diags.len() > before
+    }
+
     fn try_fn(&mut self, args: &[Expr], range: &SourceRange, diags: &mut Diagnostics) -> Value {
+        if self.static_reference_errors(args, diags) {
+            return unknown_dyn();
+        }
         if args.is_empty() {
             diags.push(err(
                 "Error in function call",
@@ -1041,6 +1081,9 @@ impl<'s, 'a> Evaluator<'s, 'a> {
             ));
             return unknown_dyn();
         }
+        if self.static_reference_errors(args, diags) {
+            return unknown_dyn();
+        }
         let mut ds = Diagnostics::new();
         let v = self.eval(&args[0], &mut ds);
         if ds.has_errors() {
@@ -1060,6 +1103,12 @@ pub fn instance_key(v: &Value) -> Option<addrs::InstanceKey> {
         Value::Number(n) => n.to_i64().map(addrs::InstanceKey::Int),
         _ => None,
     }
+}
+
+/// Whether diagnostics added after the first `before` include an error: an expression fails
+/// on its own operands' errors, not on those of unrelated expressions evaluated earlier.
+fn errors_since(diags: &Diagnostics, before: usize) -> bool {
+    diags.iter().skip(before).any(|d| d.is_error())
 }
 
 fn mismatch_detail(t: &Type, f: &Type) -> String {
@@ -1245,6 +1294,7 @@ fn is_reference_diag(d: &diagnostics::Diagnostic) -> bool {
     d.summary.starts_with("Reference to ")
         || d.summary == "Invalid reference"
         || d.summary == "Invalid \"self\" reference"
+        || d.summary == "Invalid \"path\" attribute"
 }
 
 /// Checks a `templatestring` template argument as Terraform does: a reference to a string
