@@ -330,7 +330,10 @@ pub(crate) fn register(fs: &mut Vec<Function>) {
             .ret_fn(|args| match args[0].ty() {
                 Type::List(t) => Ok(*t),
                 Type::Tuple(_) | Type::Dynamic => Ok(Type::Dynamic),
-                _ => Err(arg_err(0, "cannot read elements from string")),
+                other => Err(call_err(format!(
+                    "cannot read elements from {}",
+                    other.friendly_name()
+                ))),
             })
             .imp(|a| {
                 let es = elems(&a.vals[0])

@@ -697,7 +697,7 @@ impl<'s, 'a> Evaluator<'s, 'a> {
                         let kv = self.eval(ke, diags);
                         let val = self.eval(value_expr, diags);
                         marks |= kv.marks();
-                        let (kv, _) = kv.unmark();
+                        let (kv, key_marks) = kv.unmark();
                         if kv.is_null() {
                             diags.push(err(
                                 "Invalid object key",
@@ -715,7 +715,7 @@ impl<'s, 'a> Evaluator<'s, 'a> {
                                         match obj.entry(ks) {
                                             std::collections::btree_map::Entry::Occupied(o) => diags.push(err(
                                                 "Duplicate object key",
-                                                format!("Two different items produced the key {:?} in this 'for' expression. If duplicates are expected, use the ellipsis (...) after the value expression to enable grouping by key.", o.key()),
+                                                format!("Two different items produced the key {} in this 'for' expression. If duplicates are expected, use the ellipsis (...) after the value expression to enable grouping by key.", if key_marks.is_sensitive() { value::redact::SENSITIVE.to_string() } else { format!("{:?}", o.key()) }),
                                                 &ke.range,
                                             )),
                                             std::collections::btree_map::Entry::Vacant(v) => {
@@ -858,13 +858,18 @@ impl<'s, 'a> Evaluator<'s, 'a> {
         }
         if let Some(rest) = name.strip_prefix("provider::") {
             let (provider, fname) = rest.split_once("::").unwrap_or((rest, ""));
+            // A provider's error may quote an argument; sensitive ones must not show.
+            let secrets = value::redact::sensitive_texts(&vals);
             return match self
                 .scope
                 .data
                 .call_provider_function(provider, fname, vals)
             {
                 Some(Ok(v)) => v,
-                Some(Err(e)) => {
+                Some(Err(mut e)) => {
+                    if !secrets.is_empty() {
+                        e.detail = value::redact::redact(&e.detail, &secrets);
+                    }
                     let subject = match e.arg_index {
                         Some(i) if i < args.len() => args[i].start_range(),
                         _ => range.clone(),

@@ -153,3 +153,89 @@ proptest! {
         }
     }
 }
+
+/// Every family of diagnostic that quotes a value: with a sensitive value in play, the
+/// diagnostics say "(sensitive value)" and never the secret itself.
+#[test]
+fn diagnostics_never_show_sensitive_values() {
+    let exprs = [
+        // Conversions.
+        "tonumber(var.secret)",
+        "tobool(var.secret)",
+        "tolist(var.secret)",
+        "tomap(var.secret)",
+        "tonumber({a = var.secret})",
+        // Files and templates.
+        "file(var.secret)",
+        "filebase64(var.secret)",
+        "filemd5(var.secret)",
+        "templatefile(var.secret, {})",
+        "file(\"${var.secret}/x\")",
+        // Collections.
+        "index([\"a\"], var.secret)",
+        "lookup({}, var.secret)",
+        "lookup({a = 1}, var.secret)",
+        "element(var.secret, 1)",
+        "{a = 1}[var.secret]",
+        "var.secret[0]",
+        "var.secret.attr",
+        "{for k in [var.secret, var.secret] : k => 1}",
+        "keys(var.secret)",
+        "coalescelist(var.secret)",
+        // Operators and conditions.
+        "var.secret ? 1 : 2",
+        "var.secret + 1",
+        "!var.secret",
+        "-var.secret",
+        "var.secret && true",
+        // Encodings and parsing.
+        "jsondecode(var.secret)",
+        "yamldecode(\"a: [\")",
+        "yamldecode(var.secret)",
+        "base64decode(var.secret)",
+        "csvdecode(var.secret)",
+        "urldecode(\"%zz${var.secret}\")",
+        "parseint(var.secret, 10)",
+        "cidrhost(var.secret, 1)",
+        "cidrsubnet(var.secret, 1, 1)",
+        "cidrnetmask(var.secret)",
+        "timeadd(var.secret, \"1h\")",
+        "timeadd(\"2024-01-01T00:00:00Z\", var.secret)",
+        "formatdate(\"YYYY\", var.secret)",
+        "formatdate(var.secret, \"2024-01-01T00:00:00Z\")",
+        "format(\"%d\", var.secret)",
+        "format(var.secret, 1)",
+        "regex(var.secret, \"x\")",
+        "regex(\"x\", var.secret)",
+        "replace(\"a\", \"/(/\", var.secret)",
+        "split(var.secret, 1)",
+        "substr(var.secret, \"x\", 1)",
+        "strrev(var.secret) + 1",
+        "upper(var.secret) + 1",
+        "abs(var.secret)",
+        "pow(var.secret, 2)",
+        "range(var.secret)",
+        "uuidv5(var.secret, \"x\")",
+        "sha256(var.secret) + 1",
+        "bcrypt(var.secret, \"x\")",
+        "rsadecrypt(var.secret, var.secret)",
+        "textdecodebase64(var.secret, \"UTF-8\")",
+        "textencodebase64(\"x\", var.secret)",
+        "try(tonumber(var.secret))",
+        "one(var.secret)",
+        "setproduct(var.secret)",
+        "zipmap(var.secret, [])",
+        "startswith(var.secret, 1)",
+        "\"${var.secret}\" + 1",
+        "templatestring(var.secret, {})",
+    ];
+    let data = data();
+    for src in exprs {
+        let e = config::parse_expression(src, "t.tf").expect(src);
+        let (_, ds) = Scope::new(&data, std::env::temp_dir()).eval(&e, &Type::Dynamic);
+        for d in ds.iter() {
+            let text = format!("{} {} {:?}", d.summary, d.detail, d.expression_values);
+            assert!(!text.contains("hunter2"), "{src}: {text}");
+        }
+    }
+}

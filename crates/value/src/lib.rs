@@ -12,4 +12,5 @@ pub mod convert;
 pub mod json;
 pub mod msgpack;
 pub mod ops;
+pub mod redact;
 pub mod render;
