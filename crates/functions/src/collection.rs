@@ -920,7 +920,7 @@ pub(crate) fn register(fs: &mut Vec<Function>) {
 }
 
 fn flatten(v: &Value, out: &mut Vec<Value>) {
-    match elems(v) {
+    value::depth::guard(|| match elems(v) {
         Some(es) if !v.is_null() => {
             for e in es {
                 if elems(&e).is_some() && !e.is_null() {
@@ -931,7 +931,7 @@ fn flatten(v: &Value, out: &mut Vec<Value>) {
             }
         }
         _ => out.push(v.clone()),
-    }
+    })
 }
 
 fn set_op(a: &Args, op: u8) -> R<Value> {

@@ -55,6 +55,10 @@ impl<'s, 'a> Evaluator<'s, 'a> {
     }
 
     pub(crate) fn eval(&mut self, e: &Expr, diags: &mut Diagnostics) -> Value {
+        value::depth::guard(|| self.eval_guarded(e, diags))
+    }
+
+    fn eval_guarded(&mut self, e: &Expr, diags: &mut Diagnostics) -> Value {
         let traversal = matches!(
             e.kind,
             ExprKind::ScopeTraversal { .. }
@@ -207,36 +211,43 @@ impl<'s, 'a> Evaluator<'s, 'a> {
         known: &mut bool,
         diags: &mut Diagnostics,
     ) {
-        for p in parts {
-            if !*known {
-                // Nothing after the first unknown part is part of the known prefix.
-                let mut scratch = String::new();
-                let mut k = true;
-                if let TemplatePart::Literal(_) = p {
+        value::depth::guard(|| {
+            for p in parts {
+                if !*known {
+                    // Nothing after the first unknown part is part of the known prefix.
+                    let mut scratch = String::new();
+                    let mut k = true;
+                    if let TemplatePart::Literal(_) = p {
+                        continue;
+                    }
+                    self.template_parts(
+                        std::slice::from_ref(p),
+                        &mut scratch,
+                        marks,
+                        &mut k,
+                        diags,
+                    );
                     continue;
                 }
-                self.template_parts(std::slice::from_ref(p), &mut scratch, marks, &mut k, diags);
-                continue;
-            }
-            match p {
-                TemplatePart::Literal(s) => out.push_str(s),
-                TemplatePart::Interpolation(e) => {
-                    let v = self.eval(e, diags);
-                    *marks |= v.marks();
-                    let (u, _) = v.unmark_deep();
-                    if u.is_null() {
-                        diags.push(err(
+                match p {
+                    TemplatePart::Literal(s) => out.push_str(s),
+                    TemplatePart::Interpolation(e) => {
+                        let v = self.eval(e, diags);
+                        *marks |= v.marks();
+                        let (u, _) = v.unmark_deep();
+                        if u.is_null() {
+                            diags.push(err(
                             "Invalid template interpolation value",
                             "The expression result is null. Cannot include a null value in a string template.",
                             &e.range,
                         ));
-                        continue;
-                    }
-                    if !u.is_known() {
-                        *known = false;
-                        continue;
-                    }
-                    match value::convert::convert(&u, &Type::String) {
+                            continue;
+                        }
+                        if !u.is_known() {
+                            *known = false;
+                            continue;
+                        }
+                        match value::convert::convert(&u, &Type::String) {
                         Ok(Value::String(s)) => out.push_str(&s),
                         Ok(_) => *known = false,
                         Err(_) => diags.push(err(
@@ -248,68 +259,69 @@ impl<'s, 'a> Evaluator<'s, 'a> {
                             &e.range,
                         )),
                     }
-                }
-                TemplatePart::If {
-                    condition,
-                    then_parts,
-                    else_parts,
-                    ..
-                } => {
-                    let c = self.eval(condition, diags);
-                    *marks |= c.marks();
-                    let (c, _) = c.unmark();
-                    if !c.is_known() {
-                        *known = false;
-                        continue;
                     }
-                    match value::convert::convert(&c, &Type::Bool) {
-                        Ok(Value::Bool(true)) => {
-                            self.template_parts(then_parts, out, marks, known, diags)
+                    TemplatePart::If {
+                        condition,
+                        then_parts,
+                        else_parts,
+                        ..
+                    } => {
+                        let c = self.eval(condition, diags);
+                        *marks |= c.marks();
+                        let (c, _) = c.unmark();
+                        if !c.is_known() {
+                            *known = false;
+                            continue;
                         }
-                        Ok(Value::Bool(false)) => {
-                            self.template_parts(else_parts, out, marks, known, diags)
+                        match value::convert::convert(&c, &Type::Bool) {
+                            Ok(Value::Bool(true)) => {
+                                self.template_parts(then_parts, out, marks, known, diags)
+                            }
+                            Ok(Value::Bool(false)) => {
+                                self.template_parts(else_parts, out, marks, known, diags)
+                            }
+                            _ => diags.push(err(
+                                "Invalid template directive",
+                                "The condition value is not a valid bool: a bool is required.",
+                                &condition.range,
+                            )),
                         }
-                        _ => diags.push(err(
-                            "Invalid template directive",
-                            "The condition value is not a valid bool: a bool is required.",
-                            &condition.range,
-                        )),
                     }
-                }
-                TemplatePart::For {
-                    key_var,
-                    value_var,
-                    collection,
-                    body,
-                    ..
-                } => {
-                    let c = self.eval(collection, diags);
-                    *marks |= c.marks();
-                    let (c, _) = c.unmark();
-                    if !c.is_known() {
-                        *known = false;
-                        continue;
-                    }
-                    let Some(items) = iterate(&c) else {
-                        diags.push(err(
+                    TemplatePart::For {
+                        key_var,
+                        value_var,
+                        collection,
+                        body,
+                        ..
+                    } => {
+                        let c = self.eval(collection, diags);
+                        *marks |= c.marks();
+                        let (c, _) = c.unmark();
+                        if !c.is_known() {
+                            *known = false;
+                            continue;
+                        }
+                        let Some(items) = iterate(&c) else {
+                            diags.push(err(
                             "Invalid template for directive",
                             format!("A for directive can iterate only over a list, set, map, or object value, not {}.", c.ty().friendly_name()),
                             &collection.range,
                         ));
-                        continue;
-                    };
-                    for (k, v) in items {
-                        let n = self.locals.len();
-                        if let Some(kv) = key_var {
-                            self.locals.push((kv.clone(), k));
+                            continue;
+                        };
+                        for (k, v) in items {
+                            let n = self.locals.len();
+                            if let Some(kv) = key_var {
+                                self.locals.push((kv.clone(), k));
+                            }
+                            self.locals.push((value_var.clone(), v));
+                            self.template_parts(body, out, marks, known, diags);
+                            self.locals.truncate(n);
                         }
-                        self.locals.push((value_var.clone(), v));
-                        self.template_parts(body, out, marks, known, diags);
-                        self.locals.truncate(n);
                     }
                 }
             }
-        }
+        })
     }
 
     fn object(&mut self, items: &[(ObjectKey, Expr)], diags: &mut Diagnostics) -> Value {
@@ -786,6 +798,16 @@ impl<'s, 'a> Evaluator<'s, 'a> {
             }
             _ => {}
         }
+        let template_fn = name.strip_prefix("core::").unwrap_or(name);
+        if self.scope.in_template && matches!(template_fn, "templatefile" | "templatestring") {
+            let e = functions::FuncError {
+                arg_index: None,
+                summary: "Error in function call".into(),
+                detail: format!("Call to function \"{name}\" failed: cannot recursively call {template_fn} from inside another template function."),
+            };
+            self.function_error(name, e, args, range, diags);
+            return unknown_dyn();
+        }
         let template_string =
             matches!(name, "templatestring" | "core::templatestring") && args.len() == 2;
         if template_string && !expand_final {
@@ -870,10 +892,7 @@ impl<'s, 'a> Evaluator<'s, 'a> {
                     if !secrets.is_empty() {
                         e.detail = value::redact::redact(&e.detail, &secrets);
                     }
-                    let subject = match e.arg_index {
-                        Some(i) if i < args.len() => args[i].start_range(),
-                        _ => range.clone(),
-                    };
+                    let subject = call_subject(name, &e, args, range);
                     diags.push(err(e.summary, e.detail, &subject).with_context(range.clone()));
                     unknown_dyn()
                 }
@@ -930,16 +949,29 @@ impl<'s, 'a> Evaluator<'s, 'a> {
                     }
                 }
                 let data = crate::MapData::default();
-                let scope = Scope::new(&data, self.scope.base_dir.clone());
+                let scope = Scope {
+                    in_template: true,
+                    pure_only: self.scope.pure_only,
+                    plan_timestamp: self.scope.plan_timestamp,
+                    ..Scope::new(&data, self.scope.base_dir.clone())
+                };
                 let mut ev = Evaluator::new(&scope);
                 for (k, v) in vars {
                     ev.locals.push((k.clone(), v.clone()));
                 }
                 let mut ds = Diagnostics::new();
                 let v = ev.eval(&expr, &mut ds);
-                if ds.has_errors() {
-                    let d = ds.iter().next().expect("has errors");
-                    return Err(format!("{}: {}", d.summary, d.detail));
+                let errors: Vec<&Diagnostic> = ds.iter().filter(|d| d.is_error()).collect();
+                if let Some(d) = errors.first() {
+                    // HCL's text of its diagnostics: the first as "RANGE: SUMMARY; DETAIL".
+                    let mut text = match &d.subject {
+                        Some(r) => format!("{}: {}; {}", r.compact(), d.summary, d.detail),
+                        None => format!("{}; {}", d.summary, d.detail),
+                    };
+                    if errors.len() > 1 {
+                        text.push_str(&format!(", and {} other diagnostic(s)", errors.len() - 1));
+                    }
+                    return Err(text);
                 }
                 Ok(v)
             };
@@ -967,18 +999,7 @@ impl<'s, 'a> Evaluator<'s, 'a> {
         range: &SourceRange,
         diags: &mut Diagnostics,
     ) {
-        let subject = match e.arg_index {
-            Some(i) if i < args.len() => args[i].start_range(),
-            // HCL points at the name of a function it does not know.
-            _ if e.summary == "Call to unknown function" => {
-                let mut r = range.clone();
-                r.end = r.start;
-                r.end.byte += name.len() as u32;
-                r.end.column += name.chars().count() as u32;
-                r
-            }
-            _ => range.clone(),
-        };
+        let subject = call_subject(name, &e, args, range);
         let detail = if e.summary == "Call to unknown function" {
             match suggest(name) {
                 Some(s) => format!("{} Did you mean \"{s}\"?", e.detail),
@@ -1108,6 +1129,33 @@ pub fn instance_key(v: &Value) -> Option<addrs::InstanceKey> {
         Value::Number(n) => n.to_i64().map(addrs::InstanceKey::Int),
         _ => None,
     }
+}
+
+/// Where HCL points a failed call's diagnostic: the argument it is about, the name of a
+/// function it does not know, the closing parenthesis when arguments are missing, and
+/// otherwise the call's start (`name(`).
+fn call_subject(
+    name: &str,
+    e: &functions::FuncError,
+    args: &[Expr],
+    range: &SourceRange,
+) -> SourceRange {
+    if let Some(arg) = e.arg_index.and_then(|i| args.get(i)) {
+        return arg.start_range();
+    }
+    let mut r = range.clone();
+    if e.summary == "Not enough function arguments" {
+        r.start = r.end;
+        r.start.byte = r.start.byte.saturating_sub(1);
+        r.start.column = r.start.column.saturating_sub(1);
+        return r;
+    }
+    // The name, and for anything but an unknown function the parenthesis after it.
+    let paren = u32::from(e.summary != "Call to unknown function");
+    r.end = r.start;
+    r.end.byte += name.len() as u32 + paren;
+    r.end.column += name.chars().count() as u32 + paren;
+    r
 }
 
 /// Whether diagnostics added after the first `before` include an error: an expression fails

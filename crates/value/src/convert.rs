@@ -136,30 +136,32 @@ fn run(
     unsafe_: bool,
     path: &mut Vec<PathStep>,
 ) -> Result<Value, ConvertError> {
-    if let Value::Marked(inner, marks) = v {
-        return Ok(run(inner, out, unsafe_, path)?.mark(*marks));
-    }
-    if *out == Type::Dynamic {
-        return Ok(v.clone());
-    }
-    match v {
-        Value::Unknown(u) => {
-            let target = dynamic_replace(&u.ty, &out.without_optional_deep());
-            return Ok(prepare_unknown_result(u, target));
+    crate::depth::guard(|| {
+        if let Value::Marked(inner, marks) = v {
+            return Ok(run(inner, out, unsafe_, path)?.mark(*marks));
         }
-        Value::Null(t) => {
-            return Ok(Value::Null(dynamic_replace(
-                t,
-                &out.without_optional_deep(),
-            )));
+        if *out == Type::Dynamic {
+            return Ok(v.clone());
         }
-        _ => {}
-    }
-    let in_ty = v.ty();
-    if in_ty == *out {
-        return Ok(v.clone());
-    }
-    convert_known(v, &in_ty, out, unsafe_, path)
+        match v {
+            Value::Unknown(u) => {
+                let target = dynamic_replace(&u.ty, &out.without_optional_deep());
+                return Ok(prepare_unknown_result(u, target));
+            }
+            Value::Null(t) => {
+                return Ok(Value::Null(dynamic_replace(
+                    t,
+                    &out.without_optional_deep(),
+                )));
+            }
+            _ => {}
+        }
+        let in_ty = v.ty();
+        if in_ty == *out {
+            return Ok(v.clone());
+        }
+        convert_known(v, &in_ty, out, unsafe_, path)
+    })
 }
 
 /// Runs the conversion of an element whose type may already match.
@@ -495,70 +497,72 @@ fn unify_map_elements(
 /// cty's `dynamicReplace`: the type a null or unknown of type `from` gets when converted to
 /// `to`, keeping what `from` knows where `to` has `dynamic`.
 fn dynamic_replace(from: &Type, to: &Type) -> Type {
-    if *from == Type::Dynamic {
-        return to.clone();
-    }
-    match to {
-        Type::Dynamic => from.clone(),
-        Type::String | Type::Number | Type::Bool => to.clone(),
-        Type::Map(oe) => match from {
-            Type::Map(ie) => Type::map(dynamic_replace(ie, oe)),
-            Type::Object(o) => {
-                let atys: Vec<Type> = o.attrs.values().cloned().collect();
-                let u = unify_with(&atys, true).unwrap_or(Type::Dynamic);
-                Type::map(dynamic_replace(&u, oe))
-            }
-            _ => to.clone(),
-        },
-        Type::Object(oo) => {
-            let mut attrs = BTreeMap::new();
-            match from {
-                Type::Map(ie) => {
-                    for (k, t) in &oo.attrs {
-                        attrs.insert(k.clone(), dynamic_replace(ie, t));
+    crate::depth::guard(|| {
+        if *from == Type::Dynamic {
+            return to.clone();
+        }
+        match to {
+            Type::Dynamic => from.clone(),
+            Type::String | Type::Number | Type::Bool => to.clone(),
+            Type::Map(oe) => match from {
+                Type::Map(ie) => Type::map(dynamic_replace(ie, oe)),
+                Type::Object(o) => {
+                    let atys: Vec<Type> = o.attrs.values().cloned().collect();
+                    let u = unify_with(&atys, true).unwrap_or(Type::Dynamic);
+                    Type::map(dynamic_replace(&u, oe))
+                }
+                _ => to.clone(),
+            },
+            Type::Object(oo) => {
+                let mut attrs = BTreeMap::new();
+                match from {
+                    Type::Map(ie) => {
+                        for (k, t) in &oo.attrs {
+                            attrs.insert(k.clone(), dynamic_replace(ie, t));
+                        }
                     }
-                }
-                Type::Object(io) => {
-                    for (k, t) in &oo.attrs {
-                        let r = match io.attrs.get(k) {
-                            Some(it) => dynamic_replace(it, t),
-                            None => t.clone(),
-                        };
-                        attrs.insert(k.clone(), r);
+                    Type::Object(io) => {
+                        for (k, t) in &oo.attrs {
+                            let r = match io.attrs.get(k) {
+                                Some(it) => dynamic_replace(it, t),
+                                None => t.clone(),
+                            };
+                            attrs.insert(k.clone(), r);
+                        }
                     }
+                    _ => {}
                 }
-                _ => {}
+                Type::object(attrs)
             }
-            Type::object(attrs)
-        }
-        Type::Set(oe) | Type::List(oe) => {
-            let inner = match from {
-                Type::Set(ie) | Type::List(ie) => dynamic_replace(ie, oe),
-                Type::Tuple(ts) => {
-                    let u = unify_with(ts, true).unwrap_or(Type::Dynamic);
-                    dynamic_replace(&u, oe)
+            Type::Set(oe) | Type::List(oe) => {
+                let inner = match from {
+                    Type::Set(ie) | Type::List(ie) => dynamic_replace(ie, oe),
+                    Type::Tuple(ts) => {
+                        let u = unify_with(ts, true).unwrap_or(Type::Dynamic);
+                        dynamic_replace(&u, oe)
+                    }
+                    _ => return to.clone(),
+                };
+                if matches!(to, Type::Set(_)) {
+                    Type::set(inner)
+                } else {
+                    Type::list(inner)
                 }
-                _ => return to.clone(),
-            };
-            if matches!(to, Type::Set(_)) {
-                Type::set(inner)
-            } else {
-                Type::list(inner)
+            }
+            Type::Tuple(ots) => {
+                let its: &[Type] = match from {
+                    Type::Tuple(ts) => ts,
+                    _ => &[],
+                };
+                Type::Tuple(
+                    ots.iter()
+                        .enumerate()
+                        .map(|(i, t)| dynamic_replace(its.get(i).unwrap_or(&Type::Dynamic), t))
+                        .collect(),
+                )
             }
         }
-        Type::Tuple(ots) => {
-            let its: &[Type] = match from {
-                Type::Tuple(ts) => ts,
-                _ => &[],
-            };
-            Type::Tuple(
-                ots.iter()
-                    .enumerate()
-                    .map(|(i, t)| dynamic_replace(its.get(i).unwrap_or(&Type::Dynamic), t))
-                    .collect(),
-            )
-        }
-    }
+    })
 }
 
 /// cty's `prepareUnknownResult`: the converted unknown keeps the not-null refinement and gets

@@ -9,6 +9,7 @@ pub use number::Number;
 pub use types::{ObjectType, Type};
 pub use value::{Marks, PathStep, Refinements, Unknown, Value};
 pub mod convert;
+pub mod depth;
 pub mod json;
 pub mod msgpack;
 pub mod ops;
