@@ -55,44 +55,46 @@ fn convert_with(v: &Value, ty: &Type, unsafe_: bool) -> Result<Value, ConvertErr
 /// Whether a conversion from `from` to `to` exists at the type level (cty `GetConversion` /
 /// `GetConversionUnsafe` returning non-nil). Run-time failures are still possible.
 pub fn conversion_exists(from: &Type, to: &Type, unsafe_: bool) -> bool {
-    if from == to {
-        return true;
-    }
-    match (from, to) {
-        (_, Type::Dynamic) => true,
-        (Type::Dynamic, _) => unsafe_,
-        (a, b) if a.is_primitive() && b.is_primitive() => {
-            matches!((a, b), (Type::Number | Type::Bool, Type::String))
-                || unsafe_ && matches!(b, Type::Number | Type::Bool) && *a == Type::String
+    crate::depth::guard(|| {
+        if from == to {
+            return true;
         }
-        (Type::Object(i), Type::Object(o)) => {
-            o.attrs.iter().all(|(name, oty)| match i.attrs.get(name) {
-                None => o.optional.contains(name),
-                Some(ity) => conversion_exists(ity, oty, unsafe_),
-            })
-        }
-        (Type::Tuple(i), Type::Tuple(o)) => {
-            i.len() == o.len()
-                && i.iter()
-                    .zip(o)
-                    .all(|(a, b)| conversion_exists(a, b, unsafe_))
-        }
-        (Type::List(ie) | Type::Set(ie), Type::List(oe)) => conversion_exists(ie, oe, unsafe_),
-        (Type::List(_), Type::Set(_)) if !unsafe_ => false,
-        (Type::List(ie) | Type::Set(ie), Type::Set(oe)) => conversion_exists(ie, oe, unsafe_),
-        (Type::Map(ie), Type::Map(oe)) => conversion_exists(ie, oe, unsafe_),
-        (Type::Tuple(ts), Type::List(oe) | Type::Set(oe)) => {
-            tuple_collection_ety(ts, oe, unsafe_).is_some()
-        }
-        (Type::Object(o), Type::Map(oe)) => object_map_ety(o, oe, unsafe_).is_some(),
-        (Type::Map(me), Type::Object(o)) => {
-            unsafe_
-                && o.attrs.iter().all(|(name, aty)| {
-                    conversion_exists(me, aty, unsafe_) || o.optional.contains(name)
+        match (from, to) {
+            (_, Type::Dynamic) => true,
+            (Type::Dynamic, _) => unsafe_,
+            (a, b) if a.is_primitive() && b.is_primitive() => {
+                matches!((a, b), (Type::Number | Type::Bool, Type::String))
+                    || unsafe_ && matches!(b, Type::Number | Type::Bool) && *a == Type::String
+            }
+            (Type::Object(i), Type::Object(o)) => {
+                o.attrs.iter().all(|(name, oty)| match i.attrs.get(name) {
+                    None => o.optional.contains(name),
+                    Some(ity) => conversion_exists(ity, oty, unsafe_),
                 })
+            }
+            (Type::Tuple(i), Type::Tuple(o)) => {
+                i.len() == o.len()
+                    && i.iter()
+                        .zip(o)
+                        .all(|(a, b)| conversion_exists(a, b, unsafe_))
+            }
+            (Type::List(ie) | Type::Set(ie), Type::List(oe)) => conversion_exists(ie, oe, unsafe_),
+            (Type::List(_), Type::Set(_)) if !unsafe_ => false,
+            (Type::List(ie) | Type::Set(ie), Type::Set(oe)) => conversion_exists(ie, oe, unsafe_),
+            (Type::Map(ie), Type::Map(oe)) => conversion_exists(ie, oe, unsafe_),
+            (Type::Tuple(ts), Type::List(oe) | Type::Set(oe)) => {
+                tuple_collection_ety(ts, oe, unsafe_).is_some()
+            }
+            (Type::Object(o), Type::Map(oe)) => object_map_ety(o, oe, unsafe_).is_some(),
+            (Type::Map(me), Type::Object(o)) => {
+                unsafe_
+                    && o.attrs.iter().all(|(name, aty)| {
+                        conversion_exists(me, aty, unsafe_) || o.optional.contains(name)
+                    })
+            }
+            _ => false,
         }
-        _ => false,
-    }
+    })
 }
 
 /// The element type a tuple converts to for a list/set of `ety`, or `None` if it cannot.
@@ -855,66 +857,68 @@ fn sort_types(types: &[Type]) -> Vec<usize> {
 
 /// cty's `compareTypes`: negative when `a` is preferred (more general) over `b`.
 fn compare_types(a: &Type, b: &Type) -> i32 {
-    if *a == Type::Dynamic || *b == Type::Dynamic {
-        return match (*a == Type::Dynamic, *b == Type::Dynamic) {
-            (false, true) => -1,
-            (true, false) => 1,
-            _ => 0,
+    crate::depth::guard(|| {
+        if *a == Type::Dynamic || *b == Type::Dynamic {
+            return match (*a == Type::Dynamic, *b == Type::Dynamic) {
+                (false, true) => -1,
+                (true, false) => 1,
+                _ => 0,
+            };
+        }
+        if a.is_primitive() && b.is_primitive() && (*a == Type::String || *b == Type::String) {
+            return match (*a == Type::String, *b == Type::String) {
+                (false, true) => 1,
+                (true, false) => -1,
+                _ => 0,
+            };
+        }
+        match (a, b) {
+            (Type::List(x), Type::List(y))
+            | (Type::Set(x), Type::Set(y))
+            | (Type::Map(x), Type::Map(y)) => return compare_types(x, y),
+            _ => {}
+        }
+        let (a, b, swap) = match (a, b) {
+            (Type::Tuple(_), Type::List(_))
+            | (Type::Object(_), Type::Map(_))
+            | (Type::Set(_), Type::Tuple(_))
+            | (Type::Set(_), Type::List(_)) => (b, a, -1),
+            _ => (a, b, 1),
         };
-    }
-    if a.is_primitive() && b.is_primitive() && (*a == Type::String || *b == Type::String) {
-        return match (*a == Type::String, *b == Type::String) {
-            (false, true) => 1,
-            (true, false) => -1,
-            _ => 0,
-        };
-    }
-    match (a, b) {
-        (Type::List(x), Type::List(y))
-        | (Type::Set(x), Type::Set(y))
-        | (Type::Map(x), Type::Map(y)) => return compare_types(x, y),
-        _ => {}
-    }
-    let (a, b, swap) = match (a, b) {
-        (Type::Tuple(_), Type::List(_))
-        | (Type::Object(_), Type::Map(_))
-        | (Type::Set(_), Type::Tuple(_))
-        | (Type::Set(_), Type::List(_)) => (b, a, -1),
-        _ => (a, b, 1),
-    };
-    match (a, b) {
-        (Type::Tuple(_) | Type::List(_), Type::Set(_)) => -swap,
-        (Type::List(_), Type::Tuple(_)) => -swap,
-        (Type::Map(_), Type::Object(_)) => -swap,
-        (Type::Object(x), Type::Object(y)) => {
-            if x.attrs.len() != y.attrs.len() {
-                return 0;
-            }
-            let (mut a_super, mut b_super) = (false, false);
-            for (k, at) in &x.attrs {
-                let Some(bt) = y.attrs.get(k) else {
+        match (a, b) {
+            (Type::Tuple(_) | Type::List(_), Type::Set(_)) => -swap,
+            (Type::List(_), Type::Tuple(_)) => -swap,
+            (Type::Map(_), Type::Object(_)) => -swap,
+            (Type::Object(x), Type::Object(y)) => {
+                if x.attrs.len() != y.attrs.len() {
                     return 0;
-                };
-                let c = compare_types(at, bt);
-                a_super |= c < 0;
-                b_super |= c > 0;
+                }
+                let (mut a_super, mut b_super) = (false, false);
+                for (k, at) in &x.attrs {
+                    let Some(bt) = y.attrs.get(k) else {
+                        return 0;
+                    };
+                    let c = compare_types(at, bt);
+                    a_super |= c < 0;
+                    b_super |= c > 0;
+                }
+                super_result(a_super, b_super, swap)
             }
-            super_result(a_super, b_super, swap)
+            (Type::Tuple(x), Type::Tuple(y)) => {
+                if x.len() != y.len() {
+                    return 0;
+                }
+                let (mut a_super, mut b_super) = (false, false);
+                for (at, bt) in x.iter().zip(y) {
+                    let c = compare_types(at, bt);
+                    a_super |= c < 0;
+                    b_super |= c > 0;
+                }
+                super_result(a_super, b_super, swap)
+            }
+            _ => 0,
         }
-        (Type::Tuple(x), Type::Tuple(y)) => {
-            if x.len() != y.len() {
-                return 0;
-            }
-            let (mut a_super, mut b_super) = (false, false);
-            for (at, bt) in x.iter().zip(y) {
-                let c = compare_types(at, bt);
-                a_super |= c < 0;
-                b_super |= c > 0;
-            }
-            super_result(a_super, b_super, swap)
-        }
-        _ => 0,
-    }
+    })
 }
 
 fn super_result(a_super: bool, b_super: bool, swap: i32) -> i32 {

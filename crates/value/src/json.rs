@@ -300,90 +300,94 @@ pub fn number_to_json(n: &Number) -> Option<serde_json::Value> {
 /// The JSON form of a type (`"string"`, `["object",{"a":"number"}]`, with a third element
 /// listing optional attributes when there are any).
 pub fn type_to_json(ty: &Type) -> serde_json::Value {
-    use serde_json::Value as J;
-    match ty {
-        Type::Dynamic => J::String("dynamic".into()),
-        Type::String => J::String("string".into()),
-        Type::Number => J::String("number".into()),
-        Type::Bool => J::String("bool".into()),
-        Type::List(t) => J::Array(vec![J::String("list".into()), type_to_json(t)]),
-        Type::Set(t) => J::Array(vec![J::String("set".into()), type_to_json(t)]),
-        Type::Map(t) => J::Array(vec![J::String("map".into()), type_to_json(t)]),
-        Type::Tuple(ts) => J::Array(vec![
-            J::String("tuple".into()),
-            J::Array(ts.iter().map(type_to_json).collect()),
-        ]),
-        Type::Object(o) => {
-            let attrs: serde_json::Map<String, J> = o
-                .attrs
-                .iter()
-                .map(|(k, t)| (k.clone(), type_to_json(t)))
-                .collect();
-            let mut parts = vec![J::String("object".into()), J::Object(attrs)];
-            if !o.optional.is_empty() {
-                parts.push(J::Array(
-                    o.optional.iter().map(|k| J::String(k.clone())).collect(),
-                ));
+    crate::depth::guard(|| {
+        use serde_json::Value as J;
+        match ty {
+            Type::Dynamic => J::String("dynamic".into()),
+            Type::String => J::String("string".into()),
+            Type::Number => J::String("number".into()),
+            Type::Bool => J::String("bool".into()),
+            Type::List(t) => J::Array(vec![J::String("list".into()), type_to_json(t)]),
+            Type::Set(t) => J::Array(vec![J::String("set".into()), type_to_json(t)]),
+            Type::Map(t) => J::Array(vec![J::String("map".into()), type_to_json(t)]),
+            Type::Tuple(ts) => J::Array(vec![
+                J::String("tuple".into()),
+                J::Array(ts.iter().map(type_to_json).collect()),
+            ]),
+            Type::Object(o) => {
+                let attrs: serde_json::Map<String, J> = o
+                    .attrs
+                    .iter()
+                    .map(|(k, t)| (k.clone(), type_to_json(t)))
+                    .collect();
+                let mut parts = vec![J::String("object".into()), J::Object(attrs)];
+                if !o.optional.is_empty() {
+                    parts.push(J::Array(
+                        o.optional.iter().map(|k| J::String(k.clone())).collect(),
+                    ));
+                }
+                J::Array(parts)
             }
-            J::Array(parts)
         }
-    }
+    })
 }
 
 pub fn type_from_json(json: &serde_json::Value) -> Result<Type, JsonError> {
-    use serde_json::Value as J;
-    let bad = || JsonError(format!("invalid type specification: {json}"));
-    match json {
-        J::String(s) => match s.as_str() {
-            "string" => Ok(Type::String),
-            "number" => Ok(Type::Number),
-            "bool" => Ok(Type::Bool),
-            "dynamic" => Ok(Type::Dynamic),
-            other => Err(JsonError(format!("invalid primitive type name {other:?}"))),
-        },
-        J::Array(items) => {
-            let kind = items.first().and_then(J::as_str).ok_or_else(bad)?;
-            match (kind, items.len()) {
-                ("list", 2) => Ok(Type::list(type_from_json(&items[1])?)),
-                ("set", 2) => Ok(Type::set(type_from_json(&items[1])?)),
-                ("map", 2) => Ok(Type::map(type_from_json(&items[1])?)),
-                ("tuple", 2) => {
-                    let J::Array(ts) = &items[1] else {
-                        return Err(bad());
-                    };
-                    Ok(Type::Tuple(
-                        ts.iter().map(type_from_json).collect::<Result<_, _>>()?,
-                    ))
-                }
-                ("object", 2 | 3) => {
-                    let J::Object(attrs) = &items[1] else {
-                        return Err(bad());
-                    };
-                    let attrs = attrs
-                        .iter()
-                        .map(|(k, t)| Ok((k.clone(), type_from_json(t)?)))
-                        .collect::<Result<BTreeMap<_, _>, JsonError>>()?;
-                    let mut optional = BTreeSet::new();
-                    if let Some(J::Array(opts)) = items.get(2) {
-                        for o in opts {
-                            let name = o.as_str().ok_or_else(bad)?;
-                            if !attrs.contains_key(name) {
-                                return Err(JsonError(format!(
+    crate::depth::guard(|| {
+        use serde_json::Value as J;
+        let bad = || JsonError(format!("invalid type specification: {json}"));
+        match json {
+            J::String(s) => match s.as_str() {
+                "string" => Ok(Type::String),
+                "number" => Ok(Type::Number),
+                "bool" => Ok(Type::Bool),
+                "dynamic" => Ok(Type::Dynamic),
+                other => Err(JsonError(format!("invalid primitive type name {other:?}"))),
+            },
+            J::Array(items) => {
+                let kind = items.first().and_then(J::as_str).ok_or_else(bad)?;
+                match (kind, items.len()) {
+                    ("list", 2) => Ok(Type::list(type_from_json(&items[1])?)),
+                    ("set", 2) => Ok(Type::set(type_from_json(&items[1])?)),
+                    ("map", 2) => Ok(Type::map(type_from_json(&items[1])?)),
+                    ("tuple", 2) => {
+                        let J::Array(ts) = &items[1] else {
+                            return Err(bad());
+                        };
+                        Ok(Type::Tuple(
+                            ts.iter().map(type_from_json).collect::<Result<_, _>>()?,
+                        ))
+                    }
+                    ("object", 2 | 3) => {
+                        let J::Object(attrs) = &items[1] else {
+                            return Err(bad());
+                        };
+                        let attrs = attrs
+                            .iter()
+                            .map(|(k, t)| Ok((k.clone(), type_from_json(t)?)))
+                            .collect::<Result<BTreeMap<_, _>, JsonError>>()?;
+                        let mut optional = BTreeSet::new();
+                        if let Some(J::Array(opts)) = items.get(2) {
+                            for o in opts {
+                                let name = o.as_str().ok_or_else(bad)?;
+                                if !attrs.contains_key(name) {
+                                    return Err(JsonError(format!(
                                     "optional attribute {name:?} is not an attribute of the object type"
                                 )));
+                                }
+                                optional.insert(name.to_string());
                             }
-                            optional.insert(name.to_string());
+                        } else if items.len() == 3 {
+                            return Err(bad());
                         }
-                    } else if items.len() == 3 {
-                        return Err(bad());
+                        Ok(Type::Object(ObjectType { attrs, optional }))
                     }
-                    Ok(Type::Object(ObjectType { attrs, optional }))
+                    _ => Err(bad()),
                 }
-                _ => Err(bad()),
             }
+            _ => Err(bad()),
         }
-        _ => Err(bad()),
-    }
+    })
 }
 
 /// The type JSON implies when no type is given (jsondecode): objects, tuples, numbers...

@@ -538,59 +538,61 @@ fn type_to_json_bytes(ty: &Type) -> Vec<u8> {
 }
 
 fn write_type_json(ty: &Type, out: &mut Vec<u8>) {
-    match ty {
-        Type::Dynamic => out.extend_from_slice(b"\"dynamic\""),
-        Type::String => out.extend_from_slice(b"\"string\""),
-        Type::Number => out.extend_from_slice(b"\"number\""),
-        Type::Bool => out.extend_from_slice(b"\"bool\""),
-        Type::List(t) | Type::Set(t) | Type::Map(t) => {
-            let kind: &[u8] = match ty {
-                Type::List(_) => b"[\"list\",",
-                Type::Set(_) => b"[\"set\",",
-                _ => b"[\"map\",",
-            };
-            out.extend_from_slice(kind);
-            write_type_json(t, out);
-            out.push(b']');
-        }
-        Type::Object(o) => {
-            out.extend_from_slice(b"[\"object\",{");
-            for (i, (k, t)) in o.attrs.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                // serde_json escapes exactly as a JSON string needs; it cannot fail for &str.
-                out.extend_from_slice(
-                    serde_json::to_string(k)
-                        .unwrap_or_else(|_| "\"\"".into())
-                        .as_bytes(),
-                );
-                out.push(b':');
+    crate::depth::guard(|| {
+        match ty {
+            Type::Dynamic => out.extend_from_slice(b"\"dynamic\""),
+            Type::String => out.extend_from_slice(b"\"string\""),
+            Type::Number => out.extend_from_slice(b"\"number\""),
+            Type::Bool => out.extend_from_slice(b"\"bool\""),
+            Type::List(t) | Type::Set(t) | Type::Map(t) => {
+                let kind: &[u8] = match ty {
+                    Type::List(_) => b"[\"list\",",
+                    Type::Set(_) => b"[\"set\",",
+                    _ => b"[\"map\",",
+                };
+                out.extend_from_slice(kind);
                 write_type_json(t, out);
+                out.push(b']');
             }
-            out.push(b'}');
-            if !o.optional.is_empty() {
-                out.push(b',');
-                let names: Vec<&String> = o.optional.iter().collect();
-                out.extend_from_slice(
-                    serde_json::to_string(&names)
-                        .unwrap_or_else(|_| "[]".into())
-                        .as_bytes(),
-                );
-            }
-            out.push(b']');
-        }
-        Type::Tuple(ts) => {
-            out.extend_from_slice(b"[\"tuple\",[");
-            for (i, t) in ts.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
+            Type::Object(o) => {
+                out.extend_from_slice(b"[\"object\",{");
+                for (i, (k, t)) in o.attrs.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    // serde_json escapes exactly as a JSON string needs; it cannot fail for &str.
+                    out.extend_from_slice(
+                        serde_json::to_string(k)
+                            .unwrap_or_else(|_| "\"\"".into())
+                            .as_bytes(),
+                    );
+                    out.push(b':');
+                    write_type_json(t, out);
                 }
-                write_type_json(t, out);
+                out.push(b'}');
+                if !o.optional.is_empty() {
+                    out.push(b',');
+                    let names: Vec<&String> = o.optional.iter().collect();
+                    out.extend_from_slice(
+                        serde_json::to_string(&names)
+                            .unwrap_or_else(|_| "[]".into())
+                            .as_bytes(),
+                    );
+                }
+                out.push(b']');
             }
-            out.extend_from_slice(b"]]");
+            Type::Tuple(ts) => {
+                out.extend_from_slice(b"[\"tuple\",[");
+                for (i, t) in ts.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    write_type_json(t, out);
+                }
+                out.extend_from_slice(b"]]");
+            }
         }
-    }
+    })
 }
 
 fn type_from_json_bytes(bytes: &[u8]) -> Result<Type, String> {
@@ -599,52 +601,54 @@ fn type_from_json_bytes(bytes: &[u8]) -> Result<Type, String> {
 }
 
 fn type_from_json(j: &serde_json::Value) -> Result<Type, String> {
-    use serde_json::Value as J;
-    match j {
-        J::String(s) => match s.as_str() {
-            "string" => Ok(Type::String),
-            "number" => Ok(Type::Number),
-            "bool" => Ok(Type::Bool),
-            "dynamic" => Ok(Type::Dynamic),
-            other => Err(format!("unknown primitive type {other:?}")),
-        },
-        J::Array(items) => {
-            let kind = items.first().and_then(J::as_str).unwrap_or("");
-            match (kind, items.len()) {
-                ("list", 2) => Ok(Type::list(type_from_json(&items[1])?)),
-                ("set", 2) => Ok(Type::set(type_from_json(&items[1])?)),
-                ("map", 2) => Ok(Type::map(type_from_json(&items[1])?)),
-                ("tuple", 2) => {
-                    let J::Array(ts) = &items[1] else {
-                        return Err("tuple element types must be an array".into());
-                    };
-                    Ok(Type::Tuple(
-                        ts.iter().map(type_from_json).collect::<Result<_, _>>()?,
-                    ))
-                }
-                ("object", 2 | 3) => {
-                    let J::Object(attrs) = &items[1] else {
-                        return Err("object attribute types must be an object".into());
-                    };
-                    let mut ot = ObjectType::default();
-                    for (k, t) in attrs {
-                        ot.attrs.insert(k.clone(), type_from_json(t)?);
+    crate::depth::guard(|| {
+        use serde_json::Value as J;
+        match j {
+            J::String(s) => match s.as_str() {
+                "string" => Ok(Type::String),
+                "number" => Ok(Type::Number),
+                "bool" => Ok(Type::Bool),
+                "dynamic" => Ok(Type::Dynamic),
+                other => Err(format!("unknown primitive type {other:?}")),
+            },
+            J::Array(items) => {
+                let kind = items.first().and_then(J::as_str).unwrap_or("");
+                match (kind, items.len()) {
+                    ("list", 2) => Ok(Type::list(type_from_json(&items[1])?)),
+                    ("set", 2) => Ok(Type::set(type_from_json(&items[1])?)),
+                    ("map", 2) => Ok(Type::map(type_from_json(&items[1])?)),
+                    ("tuple", 2) => {
+                        let J::Array(ts) = &items[1] else {
+                            return Err("tuple element types must be an array".into());
+                        };
+                        Ok(Type::Tuple(
+                            ts.iter().map(type_from_json).collect::<Result<_, _>>()?,
+                        ))
                     }
-                    if let Some(J::Array(opt)) = items.get(2) {
-                        for o in opt {
-                            let name = o
-                                .as_str()
-                                .ok_or("optional attribute names must be strings")?;
-                            ot.optional.insert(name.to_string());
+                    ("object", 2 | 3) => {
+                        let J::Object(attrs) = &items[1] else {
+                            return Err("object attribute types must be an object".into());
+                        };
+                        let mut ot = ObjectType::default();
+                        for (k, t) in attrs {
+                            ot.attrs.insert(k.clone(), type_from_json(t)?);
                         }
+                        if let Some(J::Array(opt)) = items.get(2) {
+                            for o in opt {
+                                let name = o
+                                    .as_str()
+                                    .ok_or("optional attribute names must be strings")?;
+                                ot.optional.insert(name.to_string());
+                            }
+                        }
+                        Ok(Type::Object(ot))
                     }
-                    Ok(Type::Object(ot))
+                    _ => Err(format!("invalid type specification {j}")),
                 }
-                _ => Err(format!("invalid type specification {j}")),
             }
+            _ => Err(format!("invalid type specification {j}")),
         }
-        _ => Err(format!("invalid type specification {j}")),
-    }
+    })
 }
 
 #[cfg(test)]

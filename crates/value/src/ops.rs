@@ -140,14 +140,16 @@ impl Value {
             // Combines element comparisons: stop at the first false; any unknown makes the whole
             // answer unknown (cty stops at whichever it meets first; we walk in key order).
             fn all_equal<'a>(pairs: impl Iterator<Item = (&'a Value, &'a Value)>) -> Option<bool> {
-                for (a, b) in pairs {
-                    match a.equals(b).as_bool() {
-                        None => return None,
-                        Some(false) => return Some(false),
-                        Some(true) => {}
+                crate::depth::guard(|| {
+                    for (a, b) in pairs {
+                        match a.equals(b).as_bool() {
+                            None => return None,
+                            Some(false) => return Some(false),
+                            Some(true) => {}
+                        }
                     }
-                }
-                Some(true)
+                    Some(true)
+                })
             }
             let result = match (self, other) {
                 (Value::Number(a), Value::Number(b)) => Some(a == b),
@@ -191,7 +193,7 @@ impl Value {
     /// Whether no `dynamic`-typed unknown appears anywhere in the value (cty
     /// `HasWhollyKnownType`).
     pub fn has_wholly_known_type(&self) -> bool {
-        match self.unmarked() {
+        crate::depth::guard(|| match self.unmarked() {
             Value::Null(_) => true,
             Value::Unknown(u) => !u.ty.has_dynamic(),
             Value::List(_, vs) | Value::Set(_, vs) | Value::Tuple(vs) => {
@@ -199,7 +201,7 @@ impl Value {
             }
             Value::Map(_, m) | Value::Object(m) => m.values().all(Value::has_wholly_known_type),
             _ => true,
-        }
+        })
     }
 
     /// The attribute `name` of an object (marks of the object carried over). An unknown or
