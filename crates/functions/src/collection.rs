@@ -7,6 +7,9 @@ use value::{Type, Value};
 
 use crate::framework::{arg_err, call_err, func, p, Args, Function, R};
 
+/// The most elements `setproduct` builds.
+const MAX_PRODUCT: usize = 1_000_000;
+
 fn dynp(name: &'static str) -> crate::framework::Param {
     p(name, Type::Dynamic)
 }
@@ -714,6 +717,17 @@ pub(crate) fn register(fs: &mut Vec<Function>) {
                     .enumerate()
                     .map(|(i, v)| elems(v).ok_or_else(|| arg_err(i, "a set or a list is required")))
                     .collect::<R<_>>()?;
+                // The product grows multiplicatively; refuse one too large to build rather
+                // than run out of memory (Terraform runs until it does).
+                let total = lists
+                    .iter()
+                    .try_fold(1usize, |n, l| n.checked_mul(l.len()))
+                    .filter(|n| *n <= MAX_PRODUCT);
+                if total.is_none() {
+                    return Err(call_err(format!(
+                        "the product would have more than {MAX_PRODUCT} elements, which weir does not support"
+                    )));
+                }
                 let mut out: Vec<Vec<Value>> = vec![Vec::new()];
                 for l in &lists {
                     let mut next = Vec::new();

@@ -316,3 +316,26 @@ fn jsondecode_of_very_deep_documents_is_an_error() {
     let d = ds.iter().next().expect("an error");
     assert!(d.detail.contains("more than 1000 levels"), "{d:?}");
 }
+
+/// Inputs that would build gigabytes or hang are refused (or answered as Go's fmt answers)
+/// instead of being computed.
+#[test]
+fn pathological_sizes_are_refused() {
+    let data = data();
+    let eval = |src: &str| {
+        let e = config::parse_expression(src, "t.tf").expect(src);
+        Scope::new(&data, std::env::temp_dir()).eval(&e, &Type::Dynamic)
+    };
+    for src in [
+        "indent(1e9, \"a\\nb\")",
+        "setproduct(range(100), range(100), range(100), range(100))",
+        "format(\"%999999999s\", \"x\")",
+        "range(1e9)",
+    ] {
+        let (_, ds) = eval(src);
+        assert!(ds.has_errors(), "{src}");
+    }
+    let (v, ds) = eval("format(\"%0999999999d\", 1)");
+    assert!(!ds.has_errors(), "{ds:?}");
+    assert_eq!(v.as_str(), Some("%!(NOVERB)%!(EXTRA *big.Int=1)"));
+}
