@@ -7,6 +7,35 @@ use value::{Type, Value};
 
 use crate::framework::{arg_err, call_err, func, p, Args, Function, R};
 
+/// An unknown list with length bounds, as a refined unknown (a known list of unknown elements
+/// when the length is exact).
+fn refined_list(elem: Type, lower: Option<u64>, upper: Option<u64>) -> Value {
+    let mut u = value::Unknown {
+        ty: Type::list(elem),
+        refinements: value::Refinements::default(),
+    };
+    u.refinements.not_null = true;
+    u.refinements.length_lower = lower.filter(|l| *l > 0);
+    u.refinements.length_upper = upper;
+    u.into_value()
+}
+
+/// A length between `lower` and `upper`: known when they meet.
+fn unknown_length(lower: Option<u64>, upper: Option<u64>) -> Value {
+    let lo = lower.unwrap_or(0);
+    if upper == Some(lo) {
+        return Value::number(lo as i64);
+    }
+    let mut u = value::Unknown {
+        ty: Type::Number,
+        refinements: value::Refinements::default(),
+    };
+    u.refinements.not_null = true;
+    u.refinements.number_lower = Some((value::Number::from(lo), true));
+    u.refinements.number_upper = upper.map(|hi| (value::Number::from(hi), true));
+    Value::Unknown(Box::new(u))
+}
+
 /// The most elements `setproduct` builds.
 const MAX_PRODUCT: usize = 1_000_000;
 
@@ -52,8 +81,18 @@ pub(crate) fn register(fs: &mut Vec<Function>) {
             .ret(Type::Number)
             .imp(|a| {
                 let v = &a.vals[0];
-                if !v.is_known() {
-                    return Ok(Value::unknown(Type::Number));
+                // Structural types know their length even when the value is unknown; an
+                // unknown collection may know bounds of its length (cty's Value.Length).
+                match v.ty() {
+                    Type::Tuple(ts) => return Ok(Value::number(ts.len() as i64)),
+                    Type::Object(o) => return Ok(Value::number(o.attrs.len() as i64)),
+                    _ => {}
+                }
+                if let Value::Unknown(u) = v.unmarked() {
+                    return Ok(unknown_length(
+                        u.refinements.length_lower,
+                        u.refinements.length_upper,
+                    ));
                 }
                 match v.unmarked() {
                     Value::String(s) => Ok(Value::number(
@@ -62,7 +101,9 @@ pub(crate) fn register(fs: &mut Vec<Function>) {
                     )),
                     Value::List(_, es) | Value::Set(_, es) | Value::Tuple(es) => {
                         if matches!(v.unmarked(), Value::Set(..)) && !v.is_wholly_known() {
-                            return Ok(Value::unknown(Type::Number));
+                            // Unknown elements may turn out equal to others.
+                            let n = es.len() as u64;
+                            return Ok(unknown_length(Some(n.min(1)), Some(n)));
                         }
                         Ok(Value::number(es.len() as i64))
                     }
@@ -316,7 +357,13 @@ pub(crate) fn register(fs: &mut Vec<Function>) {
             .ret_fn(|args| Ok(args[0].ty()))
             .imp(|a| {
                 if !a.vals[0].is_wholly_known() {
-                    return Ok(Value::unknown(a.ret.clone()));
+                    // Duplicates may yet be removed: at most as long as the input (cty).
+                    let n = elems(&a.vals[0]).map_or(0, |es| es.len() as u64);
+                    let ety = match &a.ret {
+                        Type::List(t) => (**t).clone(),
+                        _ => Type::Dynamic,
+                    };
+                    return Ok(refined_list(ety, None, Some(n)));
                 }
                 let mut out: Vec<Value> = Vec::new();
                 for e in elems(&a.vals[0]).unwrap_or_default() {
@@ -824,7 +871,9 @@ pub(crate) fn register(fs: &mut Vec<Function>) {
             .ret(Type::list(Type::String))
             .imp(|a| {
                 if !a.vals[0].is_wholly_known() {
-                    return Ok(Value::unknown(Type::list(Type::String)));
+                    // The order is not known yet, but the length cannot change (cty).
+                    let n = elems(&a.vals[0]).map_or(0, |es| es.len() as u64);
+                    return Ok(refined_list(Type::String, Some(n), Some(n)));
                 }
                 let mut ss: Vec<String> = Vec::new();
                 for e in elems(&a.vals[0]).unwrap_or_default() {

@@ -450,8 +450,9 @@ fn refine_not_null(v: Value) -> Value {
     let inner = match inner {
         Value::Unknown(mut u) if u.ty != Type::Dynamic => {
             u.refinements.not_null = true;
-            Value::Unknown(u)
+            u.into_value()
         }
+        Value::Unknown(u) => u.into_value(),
         other => other,
     };
     inner.mark(m)

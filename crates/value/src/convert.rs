@@ -611,10 +611,11 @@ fn prepare_unknown_result(src: &Unknown, target: Type) -> Value {
         r.length_lower = None;
         r.length_upper = None;
     }
-    Value::Unknown(Box::new(Unknown {
+    Unknown {
         ty: target,
         refinements: r,
-    }))
+    }
+    .into_value()
 }
 
 /// The most specific type that all of `types` convert to (cty's `convert.UnifyUnsafe`), or
@@ -1198,13 +1199,28 @@ mod tests {
 
     #[test]
     fn unknowns_nulls_marks() {
+        // An unknown tuple's length is known, and a list of known length is a known list of
+        // unknown elements (cty's refinements collapse to it).
         let u = Value::unknown(Type::Tuple(vec![Type::Number, Type::Number]));
         let got = convert(&u, &Type::list(Type::Dynamic)).unwrap();
+        assert_eq!(
+            got,
+            Value::List(
+                Type::Number,
+                vec![Value::unknown(Type::Number), Value::unknown(Type::Number)]
+            ),
+            "{got:?}"
+        );
+        let u = Value::unknown(Type::Tuple(vec![Type::Number, Type::String]));
+        let got = convert(&u, &Type::set(Type::String)).unwrap();
         let Value::Unknown(gu) = &got else {
             panic!("{got:?}")
         };
-        assert_eq!(gu.ty, Type::list(Type::Number));
-        assert_eq!(gu.refinements.length_lower, Some(2));
+        assert_eq!(gu.ty, Type::set(Type::String));
+        assert_eq!(
+            (gu.refinements.length_lower, gu.refinements.length_upper),
+            (Some(1), Some(2))
+        );
         assert_eq!(
             convert(&Value::Null(Type::Dynamic), &Type::String).unwrap(),
             Value::Null(Type::String)

@@ -524,10 +524,11 @@ fn decode_unknown(code: i8, payload: &[u8], ty: &Type, path: &Path) -> Result<Va
             _ => {}
         }
     }
-    Ok(Value::Unknown(Box::new(Unknown {
+    Ok(Unknown {
         ty: ty.clone(),
         refinements: r,
-    })))
+    }
+    .into_value())
 }
 
 /// cty's JSON type encoding, compact, with object attributes in sorted order.

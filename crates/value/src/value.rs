@@ -67,6 +67,28 @@ pub struct Unknown {
     pub refinements: Refinements,
 }
 
+impl Unknown {
+    /// The value these refinements describe, as cty's `RefinementBuilder.NewValue` builds it:
+    /// a collection whose length is known exactly to be zero is a known empty collection, and
+    /// a list of known length is a known list of unknown elements (so its length, and each
+    /// element's place, survive into plans).
+    pub fn into_value(self) -> Value {
+        let exact = match (self.refinements.length_lower, self.refinements.length_upper) {
+            (lo, Some(hi)) if lo.unwrap_or(0) == hi => Some(hi),
+            _ => None,
+        };
+        match (&self.ty, exact) {
+            (Type::List(et), Some(n)) if n <= u32::MAX as u64 => {
+                let elem = Value::unknown((**et).clone());
+                Value::List((**et).clone(), vec![elem; n as usize])
+            }
+            (Type::Set(et), Some(0)) => Value::Set((**et).clone(), Vec::new()),
+            (Type::Map(et), Some(0)) => Value::Map((**et).clone(), BTreeMap::new()),
+            _ => Value::Unknown(Box::new(self)),
+        }
+    }
+}
+
 /// A step in a path into a value (attribute, key or index), used for marks and diagnostics.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum PathStep {
