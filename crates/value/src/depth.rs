@@ -22,10 +22,36 @@ pub const RED_ZONE: usize = 1024 * 1024;
 /// Size of each stack segment allocated when the red zone is reached.
 const SEGMENT: usize = 8 * 1024 * 1024;
 
-/// Runs `f`, on a new stack segment if less than [`RED_ZONE`] of the current stack remains.
+/// Guarded calls this deep (per thread) before the stack is checked: shallow recursion, by far
+/// the common case, never pays for a check, nor for a new segment when it happens to run on a
+/// thread whose stack is already more than half used.
+const UNCHECKED: usize = 16;
+
+thread_local! {
+    static NESTING: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Runs `f`, on a new stack segment if recursion is deep and less than [`RED_ZONE`] of the
+/// current stack remains.
 #[inline]
 pub fn guard<R>(f: impl FnOnce() -> R) -> R {
-    stacker::maybe_grow(RED_ZONE, SEGMENT, f)
+    struct Restore(usize);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            NESTING.with(|n| n.set(self.0));
+        }
+    }
+    let depth = NESTING.with(|n| {
+        let d = n.get();
+        n.set(d + 1);
+        d
+    });
+    let _restore = Restore(depth);
+    if depth < UNCHECKED {
+        f()
+    } else {
+        stacker::maybe_grow(RED_ZONE, SEGMENT, f)
+    }
 }
 
 /// How deeply a value nests (a primitive is 0, `[1]` is 1), without recursion.

@@ -1,9 +1,6 @@
 # References are checked before anything is evaluated, so try and can do not turn a
-# reference to something never declared into a fallback or false.
+# reference to an undeclared variable or local value into a fallback or false. (One
+# expression, so Terraform reports the errors in a fixed order.)
 locals {
-  a = try(var.nope, 1)
-  b = can(local.missing)
-  c = try(terraform_data.none.output, "")
-  d = can(module.absent.out)
-  e = try(local.a, 2)
+  all = [try(var.nope, 1), can(local.missing)]
 }
