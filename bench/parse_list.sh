@@ -42,7 +42,7 @@ sys.stdout.write("]\n}\n")
 PY
   read -r s m c <<<"$(measure "$dir" "$weir" validate)"
   printf '%-10s %-10s %10s %10s %6s\n' "$n" weir "$s" "$m" "$c"
-  if [ -n "$tf" ]; then
+  if [ -n "$tf" ] && [ -x "$tf" ]; then
     read -r s m c <<<"$(measure "$dir" "$tf" validate)"
     printf '%-10s %-10s %10s %10s %6s\n' "$n" terraform "$s" "$m" "$c"
   fi
