@@ -6,6 +6,7 @@
 #![allow(clippy::result_large_err)]
 
 mod block;
+mod call;
 mod eval;
 mod exprvalues;
 mod ops;
