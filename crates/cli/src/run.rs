@@ -370,7 +370,14 @@ pub fn validate(json: bool, common: &Common) -> u8 {
     if let Some(cfg) = &cfg {
         if !diags.has_errors() {
             let factory = Factory::new(&dir);
-            diags.extend(engine::validate(cfg, &factory).0);
+            let env = engine::ValidateEnv {
+                workspace: operations::Stack::open(&dir)
+                    .workspace()
+                    .unwrap_or_else(|_| "default".into()),
+                root_dir: dir.clone(),
+                cwd: dir.clone(),
+            };
+            diags.extend(engine::validate_in(cfg, &factory, &env).0);
         }
     }
     let ok = !diags.has_errors();

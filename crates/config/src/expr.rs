@@ -14,6 +14,12 @@ impl Expr {
     /// function argument's error. For a quoted literal that is its content, inside the quotes
     /// (`Range` includes them).
     pub fn start_range(&self) -> SourceRange {
+        // A template starts with its first part; an interpolation's is that expression's.
+        if let ExprKind::Template(parts) = &self.kind {
+            if let Some(TemplatePart::Interpolation(e)) = parts.first() {
+                return e.start_range();
+            }
+        }
         let mut r = self.range.clone();
         let quoted = matches!(&self.kind, ExprKind::Literal(Value::String(s)) if !s.is_empty());
         if quoted && r.start.line == r.end.line && r.end.byte >= r.start.byte + 2 {

@@ -14,7 +14,7 @@ pub mod model;
 pub mod native;
 mod strip;
 
-use diagnostics::{Diagnostics, LineIndex};
+use diagnostics::Diagnostics;
 
 pub use body::{Attribute, Block, Body};
 pub use expr::{BinaryOp, Expr, ExprKind, ObjectKey, TemplatePart, Traverser, UnaryOp};
@@ -23,53 +23,12 @@ pub use model::*;
 
 /// Parses one native-syntax expression (console input, `-var` values).
 pub fn parse_expression(src: &str, filename: &str) -> Result<Expr, Diagnostics> {
-    let idx = LineIndex::new(filename, src);
-    // hcl-edit rejects trailing newlines after an expression; they carry no meaning.
-    let trimmed = src.trim_end_matches(['\n', '\r', ' ', '\t']);
-    let parsed = hcl_edit::parser::parse_expr(src).or_else(|e| {
-        if trimmed.len() < src.len() {
-            hcl_edit::parser::parse_expr(trimmed)
-                .or_else(|_| hcl_edit::parser::parse_expr(&format!("{trimmed}\n")))
-                .map_err(|_| e)
-        } else {
-            Err(e)
-        }
-    });
-    match parsed {
-        Ok(e) => Ok(native::expr(
-            &e,
-            &native::Ctx {
-                idx: &idx,
-                offset: 0,
-            },
-        )),
-        Err(e) => {
-            let mut ds = Diagnostics::new();
-            ds.push(native::syntax_error(&e, &idx));
-            Err(ds)
-        }
-    }
+    native::parse_expression(src, filename).map_err(Diagnostics::from)
 }
 
 /// Parses a bare template (the contents of a `templatefile`, or a JSON config string).
 pub fn parse_template(src: &str, filename: &str) -> Result<Expr, Diagnostics> {
-    let idx = LineIndex::new(filename, src);
-    match hcl_edit::parser::parse_template(src) {
-        Ok(t) => {
-            let cx = native::Ctx {
-                idx: &idx,
-                offset: 0,
-            };
-            let parts = native::template(&t, native::TemplateKind::Bare, &cx);
-            let range = idx.range(0..src.len());
-            Ok(native::template_wrap(parts, range))
-        }
-        Err(e) => {
-            let mut ds = Diagnostics::new();
-            ds.push(native::syntax_error(&e, &idx));
-            Err(ds)
-        }
-    }
+    native::parse_template(src, filename).map_err(Diagnostics::from)
 }
 
 #[cfg(test)]

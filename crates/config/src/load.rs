@@ -4,28 +4,21 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use diagnostics::{Diagnostic, Diagnostics, LineIndex, Sources};
+use diagnostics::{Diagnostic, Diagnostics, Sources};
 use indexmap::IndexMap;
 use value::Value;
 
 use crate::body::{Attribute, Block, Body};
 use crate::expr::{Expr, ExprKind};
 use crate::model::{Config, Module};
-use crate::native::{self, Ctx};
+use crate::native;
 
 /// Parses a native-syntax file into a body.
 pub fn parse_file(text: &str, filename: &str, diags: &mut Diagnostics) -> Option<Body> {
-    let idx = LineIndex::new(filename, text);
-    match hcl_edit::parser::parse_body(text) {
-        Ok(b) => {
-            let cx = Ctx {
-                idx: &idx,
-                offset: 0,
-            };
-            Some(native::body(&b, &cx, diags))
-        }
-        Err(e) => {
-            diags.push(native::syntax_error(&e, &idx));
+    match native::parse_body(text, filename, diags) {
+        Ok(b) => Some(b),
+        Err(d) => {
+            diags.push(d);
             None
         }
     }

@@ -68,26 +68,54 @@ impl fmt::Display for SourceRange {
 }
 
 /// Maps byte offsets of one source text to line/column positions.
+///
+/// Columns count characters, so a position deep inside a long non-ASCII line would cost a scan
+/// from the line start; checkpoints every [`CHECKPOINT`] bytes keep each lookup short, so that
+/// positioning every element of a generated one-line list stays linear overall.
 #[derive(Clone, Debug)]
 pub struct LineIndex {
     filename: Arc<str>,
     text: Arc<str>,
     line_starts: Vec<u32>,
+    /// Per line: whether it is all ASCII (columns are then byte distances).
+    ascii: Vec<bool>,
+    /// `(byte, characters before it on its line)` at char boundaries about every
+    /// [`CHECKPOINT`] bytes of non-ASCII lines, in byte order.
+    checkpoints: Vec<(u32, u32)>,
 }
+
+const CHECKPOINT: usize = 256;
 
 impl LineIndex {
     pub fn new(filename: impl Into<Arc<str>>, text: impl Into<Arc<str>>) -> Self {
         let text: Arc<str> = text.into();
         let mut line_starts = vec![0u32];
-        for (i, b) in text.bytes().enumerate() {
-            if b == b'\n' {
+        let mut ascii = Vec::new();
+        let mut checkpoints = Vec::new();
+        let mut line_ascii = true;
+        let (mut chars, mut since) = (0u32, 0usize);
+        for (i, c) in text.char_indices() {
+            if c == '\n' {
+                ascii.push(line_ascii);
                 line_starts.push(i as u32 + 1);
+                (line_ascii, chars, since) = (true, 0, 0);
+                continue;
             }
+            if since >= CHECKPOINT {
+                checkpoints.push((i as u32, chars));
+                since = 0;
+            }
+            line_ascii &= c.is_ascii();
+            chars += 1;
+            since += c.len_utf8();
         }
+        ascii.push(line_ascii);
         LineIndex {
             filename: filename.into(),
             text,
             line_starts,
+            ascii,
+            checkpoints,
         }
     }
 
@@ -111,7 +139,19 @@ impl LineIndex {
         while b > start && !self.text.is_char_boundary(b) {
             b -= 1;
         }
-        let column = self.text[start..b].chars().count() as u32 + 1;
+        let column = if self.ascii[line] {
+            (b - start) as u32 + 1
+        } else {
+            // The last checkpoint on this line at or before `b`, then count from there.
+            let k = self
+                .checkpoints
+                .partition_point(|&(cb, _)| cb as usize <= b);
+            let (from, before) = match k.checked_sub(1).map(|k| self.checkpoints[k]) {
+                Some((cb, n)) if cb as usize >= start => (cb as usize, n),
+                _ => (start, 0),
+            };
+            before + self.text[from..b].chars().count() as u32 + 1
+        };
         Pos {
             line: line as u32 + 1,
             column,
@@ -358,6 +398,22 @@ pub fn name_suggestion<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn line_index_columns_on_long_mixed_lines() {
+        // Checkpoints must give the same column as counting from the line start.
+        let text = format!("x\n{}\n{}", "aé€😀b".repeat(500), "é".repeat(700));
+        let idx = LineIndex::new("a.tf", text.as_str());
+        for b in 0..=text.len() {
+            let mut cb = b;
+            while !text.is_char_boundary(cb) {
+                cb -= 1;
+            }
+            let line_start = text[..cb].rfind('\n').map_or(0, |i| i + 1);
+            let want = text[line_start..cb].chars().count() as u32 + 1;
+            assert_eq!(idx.pos(b).column, want, "byte {b}");
+        }
+    }
 
     #[test]
     fn line_index_positions() {

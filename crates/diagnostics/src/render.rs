@@ -309,6 +309,54 @@ pub fn render_all<'a>(
     v.into_iter().map(|d| render(d, sources, opts)).collect()
 }
 
+/// The source lines a JSON snippet shows, and the byte where they start: as Terraform picks
+/// them, every line that overlaps the context (or subject) range, where ranges are half-open
+/// and an empty range overlaps nothing (then the subject's line alone).
+fn snippet_code<'s>(src: &'s str, d: &Diagnostic, subject: &SourceRange) -> (&'s str, usize) {
+    let (mut from, mut to) = (subject.start.byte as usize, subject.end.byte as usize);
+    if let Some(c) = d
+        .context
+        .as_ref()
+        .filter(|c| c.filename == subject.filename)
+    {
+        from = from.min(c.start.byte as usize);
+        to = to.max(c.end.byte as usize);
+    }
+    let contains = |(s, e): (usize, usize), off: usize| off >= s && off < e;
+    let mut first: Option<(usize, usize)> = None;
+    let mut last: Option<usize> = None;
+    let mut at = 0;
+    for line in src.split_inclusive('\n') {
+        let content = line.trim_end_matches('\n').trim_end_matches('\r');
+        let span = (at, at + content.len());
+        let overlaps = from < to
+            && span.0 < span.1
+            && (contains(span, from)
+                || contains(span, to)
+                || contains((from, to), span.0)
+                || contains((from, to), span.1));
+        if overlaps {
+            first.get_or_insert(span);
+            last = Some(span.1);
+        }
+        at += line.len();
+    }
+    match (first, last) {
+        (Some((start, _)), Some(end)) => (&src[start..end], start),
+        _ => {
+            // The subject's own line.
+            let line = subject.start.line.saturating_sub(1) as usize;
+            let start: usize = src.split_inclusive('\n').take(line).map(str::len).sum();
+            let text = src[start.min(src.len())..]
+                .split('\n')
+                .next()
+                .unwrap_or("")
+                .trim_end_matches('\r');
+            (text, start)
+        }
+    }
+}
+
 /// The JSON object of one diagnostic, as in `terraform validate -json`.
 pub fn to_json(d: &Diagnostic, sources: &Sources) -> serde_json::Value {
     let mut obj = json!({
@@ -323,25 +371,14 @@ pub fn to_json(d: &Diagnostic, sources: &Sources) -> serde_json::Value {
             "end": {"line": r.end.line, "column": r.end.column, "byte": r.end.byte},
         });
         if let Some(src) = sources.get(&r.filename) {
-            let line_text = src
-                .split('\n')
-                .nth(r.start.line.saturating_sub(1) as usize)
-                .unwrap_or("")
-                .trim_end_matches('\r');
-            let line_start = src
-                .split_inclusive('\n')
-                .take(r.start.line.saturating_sub(1) as usize)
-                .map(str::len)
-                .sum::<usize>();
-            let hs = (r.start.byte as usize).saturating_sub(line_start);
-            let he = if r.end.line == r.start.line {
-                (r.end.byte as usize).saturating_sub(line_start)
-            } else {
-                line_text.len()
-            };
+            let (code, code_start) = snippet_code(src, d, r);
+            let hs = (r.start.byte as usize)
+                .saturating_sub(code_start)
+                .min(code.len());
+            let he = (hs + (r.end.byte.saturating_sub(r.start.byte)) as usize).min(code.len());
             obj["snippet"] = json!({
                 "context": context_string(src, r),
-                "code": line_text,
+                "code": code,
                 "start_line": r.start.line,
                 "highlight_start_offset": hs,
                 "highlight_end_offset": he,

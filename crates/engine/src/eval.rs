@@ -153,6 +153,57 @@ pub struct NodeData<'a> {
     pub self_value: Option<Value>,
 }
 
+/// `path.module`, `path.root` (relative to `cwd`, "." when equal) and `path.cwd`.
+pub(crate) fn path_attr(
+    what: &str,
+    module_dir: &std::path::Path,
+    root_dir: &std::path::Path,
+    cwd: &std::path::Path,
+    range: &SourceRange,
+) -> Result<Value, Diagnostic> {
+    let relative = |p: &std::path::Path| {
+        let s = p
+            .strip_prefix(cwd)
+            .unwrap_or(p)
+            .to_string_lossy()
+            .to_string();
+        if s.is_empty() {
+            ".".to_string()
+        } else {
+            s
+        }
+    };
+    let s = match what {
+        "module" => relative(module_dir),
+        "root" => relative(root_dir),
+        "cwd" => cwd.to_string_lossy().to_string(),
+        other => {
+            return Err(err(
+                "Invalid \"path\" attribute",
+                format!("The \"path\" object does not have an attribute named {other:?}. The supported attributes are path.cwd, the current working directory; path.module, the directory containing the current module; and path.root, the directory containing the root module."),
+                range,
+            ))
+        }
+    };
+    Ok(Value::string(s))
+}
+
+/// `terraform.workspace`.
+pub(crate) fn terraform_attr(
+    what: &str,
+    workspace: &str,
+    range: &SourceRange,
+) -> Result<Value, Diagnostic> {
+    match what {
+        "workspace" => Ok(Value::string(workspace)),
+        other => Err(err(
+            "Invalid \"terraform\" attribute",
+            format!("The \"terraform\" object does not have an attribute named {other:?}. The only supported attribute is terraform.workspace, the name of the currently-selected workspace."),
+            range,
+        )),
+    }
+}
+
 fn err(summary: &str, detail: String, range: &SourceRange) -> Diagnostic {
     Diagnostic::error(summary, detail).with_subject(range.clone())
 }
@@ -292,7 +343,30 @@ impl lang::Data for NodeData<'_> {
             Reference::Module(name) => self.module_value(name, range),
             Reference::Resource(rr) => match self.resource_values(rr) {
                 Some(rv) => Ok(rv.whole(&self.resource_type(rr))),
-                None => Ok(Value::dynamic_unknown()),
+                None => {
+                    // Expressions of the configuration were checked when the graph was built;
+                    // console input was not.
+                    let cfg = self.info.mods.get(self.m).cfg;
+                    let key = format!("{}.{}", rr.type_name, rr.name);
+                    let (declared, what) = match rr.mode {
+                        Mode::Managed => (cfg.managed_resources.contains_key(&key), "managed resource"),
+                        Mode::Data => (cfg.data_resources.contains_key(&key), "data resource"),
+                    };
+                    if declared {
+                        Ok(Value::dynamic_unknown())
+                    } else {
+                        Err(err(
+                            "Reference to undeclared resource",
+                            format!(
+                                "A {what} \"{}\" \"{}\" has not been declared in {}.",
+                                rr.type_name,
+                                rr.name,
+                                crate::graph::module_phrase(self.info.mods, self.m)
+                            ),
+                            range,
+                        ))
+                    }
+                }
             },
             Reference::CountIndex => match self.count_index {
                 Some(i) => Ok(Value::number(i)),
@@ -314,50 +388,14 @@ impl lang::Data for NodeData<'_> {
                     range,
                 )),
             },
-            Reference::Path(what) => {
-                let s = match what.as_str() {
-                    "module" => {
-                        let p = self.info.mods.get(self.m).cfg.dir.clone();
-                        let rel = p
-                            .strip_prefix(&self.info.cwd)
-                            .map(|r| r.to_path_buf())
-                            .unwrap_or(p);
-                        let s = rel.to_string_lossy().to_string();
-                        if s.is_empty() {
-                            ".".to_string()
-                        } else {
-                            s
-                        }
-                    }
-                    "root" => {
-                        let p = &self.info.root_dir;
-                        let rel = p.strip_prefix(&self.info.cwd).unwrap_or(p);
-                        let s = rel.to_string_lossy().to_string();
-                        if s.is_empty() {
-                            ".".to_string()
-                        } else {
-                            s
-                        }
-                    }
-                    "cwd" => self.info.cwd.to_string_lossy().to_string(),
-                    other => {
-                        return Err(err(
-                            "Invalid \"path\" attribute",
-                            format!("The \"path\" object does not have an attribute named {other:?}. The supported attributes are path.cwd, the current working directory; path.module, the directory containing the current module; and path.root, the directory containing the root module."),
-                            range,
-                        ))
-                    }
-                };
-                Ok(Value::string(s))
-            }
-            Reference::Terraform(what) => match what.as_str() {
-                "workspace" => Ok(Value::string(self.info.workspace.clone())),
-                other => Err(err(
-                    "Invalid \"terraform\" attribute",
-                    format!("The \"terraform\" object does not have an attribute named {other:?}. The only supported attribute is terraform.workspace, the name of the currently-selected workspace."),
-                    range,
-                )),
-            },
+            Reference::Path(what) => path_attr(
+                what,
+                &self.info.mods.get(self.m).cfg.dir,
+                &self.info.root_dir,
+                &self.info.cwd,
+                range,
+            ),
+            Reference::Terraform(what) => terraform_attr(what, &self.info.workspace, range),
             Reference::SelfRef => self.self_value.clone().ok_or_else(|| {
                 err(
                     "Invalid \"self\" reference",

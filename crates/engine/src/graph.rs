@@ -372,7 +372,7 @@ fn self_reference(kind: &NodeKind, range: &SourceRange) -> Diagnostic {
     .with_subject(range.clone())
 }
 
-fn module_phrase(mods: &Mods, m: usize) -> String {
+pub(crate) fn module_phrase(mods: &Mods, m: usize) -> String {
     if m == 0 {
         "the root module".into()
     } else {

@@ -39,7 +39,7 @@ use crate::graph::NodeKind;
 use crate::model::Mods;
 use crate::walk::{Phase, Walker};
 
-pub use validate::{graph_dot, validate};
+pub use validate::{graph_dot, validate, validate_in, ValidateEnv};
 
 /// Starts providers by source address (`registry.terraform.io/hashicorp/aws`,
 /// `terraform.io/builtin/terraform`). Each call may start a new process; the engine calls it

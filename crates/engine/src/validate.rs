@@ -86,8 +86,17 @@ impl lang::Data for VData<'_> {
                 .get(&(self.m, n.clone()))
                 .cloned()
                 .unwrap_or_else(Value::dynamic_unknown),
-            Reference::Path(_) => Value::unknown(Type::String),
-            Reference::Terraform(_) => Value::unknown(Type::String),
+            // Terraform knows these while validating (`file("${path.module}/x")` is read).
+            Reference::Path(what) => crate::eval::path_attr(
+                what,
+                &cfg.dir,
+                &self.types.root_dir,
+                &self.types.cwd,
+                range,
+            )?,
+            Reference::Terraform(what) => {
+                crate::eval::terraform_attr(what, &self.types.workspace, range)?
+            }
             Reference::SelfRef if !self.self_ok => {
                 return Err(Diagnostic::error(
                     "Invalid \"self\" reference",
@@ -136,6 +145,28 @@ fn ignore_changes_paths(
 struct Known {
     resources: HashMap<(Mode, String), Type>,
     locals: HashMap<(usize, String), Value>,
+    workspace: String,
+    root_dir: PathBuf,
+    cwd: PathBuf,
+}
+
+/// Where validation runs: `terraform.workspace` and the directories `path.*` are relative to.
+#[derive(Clone, Debug)]
+pub struct ValidateEnv {
+    pub workspace: String,
+    pub root_dir: PathBuf,
+    pub cwd: PathBuf,
+}
+
+impl ValidateEnv {
+    /// The default workspace, run from the root module's directory.
+    pub fn for_config(cfg: &Config) -> ValidateEnv {
+        ValidateEnv {
+            workspace: "default".into(),
+            root_dir: cfg.module.dir.clone(),
+            cwd: cfg.module.dir.clone(),
+        }
+    }
 }
 
 /// Evaluates local value node `n` after the local values it refers to (its diagnostics are
@@ -196,6 +227,15 @@ fn check_defaults(mods: &Mods, g: &graph::StaticGraph) -> Diagnostics {
 /// Validates a configuration. Provider schemas come from `providers` (started once each); a
 /// provider that cannot be started is reported as Terraform reports a missing provider.
 pub fn validate(cfg: &Config, providers: &dyn ProviderFactory) -> Diagnostics {
+    validate_in(cfg, providers, &ValidateEnv::for_config(cfg))
+}
+
+/// [`validate`] in a given workspace and working directory.
+pub fn validate_in(
+    cfg: &Config,
+    providers: &dyn ProviderFactory,
+    env: &ValidateEnv,
+) -> Diagnostics {
     let mods = Mods::new(cfg);
     let (g, mut diags) = graph::build(&mods);
     // Terraform checks variable defaults while loading the configuration, and a configuration
@@ -210,7 +250,12 @@ pub fn validate(cfg: &Config, providers: &dyn ProviderFactory) -> Diagnostics {
     }
     // Provider schemas.
     let mut schemas = HashMap::new();
-    let mut types = Known::default();
+    let mut types = Known {
+        workspace: env.workspace.clone(),
+        root_dir: env.root_dir.clone(),
+        cwd: env.cwd.clone(),
+        ..Known::default()
+    };
     let sources: Vec<String> = {
         let mut v: Vec<String> = g
             .resource_provider

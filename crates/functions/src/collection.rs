@@ -7,6 +7,38 @@ use value::{Type, Value};
 
 use crate::framework::{arg_err, call_err, func, p, Args, Function, R};
 
+/// An unknown list with length bounds, as a refined unknown (a known list of unknown elements
+/// when the length is exact).
+fn refined_list(elem: Type, lower: Option<u64>, upper: Option<u64>) -> Value {
+    let mut u = value::Unknown {
+        ty: Type::list(elem),
+        refinements: value::Refinements::default(),
+    };
+    u.refinements.not_null = true;
+    u.refinements.length_lower = lower.filter(|l| *l > 0);
+    u.refinements.length_upper = upper;
+    u.into_value()
+}
+
+/// A length between `lower` and `upper`: known when they meet.
+fn unknown_length(lower: Option<u64>, upper: Option<u64>) -> Value {
+    let lo = lower.unwrap_or(0);
+    if upper == Some(lo) {
+        return Value::number(lo as i64);
+    }
+    let mut u = value::Unknown {
+        ty: Type::Number,
+        refinements: value::Refinements::default(),
+    };
+    u.refinements.not_null = true;
+    u.refinements.number_lower = Some((value::Number::from(lo), true));
+    u.refinements.number_upper = upper.map(|hi| (value::Number::from(hi), true));
+    Value::Unknown(Box::new(u))
+}
+
+/// The most elements `setproduct` builds.
+const MAX_PRODUCT: usize = 1_000_000;
+
 fn dynp(name: &'static str) -> crate::framework::Param {
     p(name, Type::Dynamic)
 }
@@ -49,8 +81,18 @@ pub(crate) fn register(fs: &mut Vec<Function>) {
             .ret(Type::Number)
             .imp(|a| {
                 let v = &a.vals[0];
-                if !v.is_known() {
-                    return Ok(Value::unknown(Type::Number));
+                // Structural types know their length even when the value is unknown; an
+                // unknown collection may know bounds of its length (cty's Value.Length).
+                match v.ty() {
+                    Type::Tuple(ts) => return Ok(Value::number(ts.len() as i64)),
+                    Type::Object(o) => return Ok(Value::number(o.attrs.len() as i64)),
+                    _ => {}
+                }
+                if let Value::Unknown(u) = v.unmarked() {
+                    return Ok(unknown_length(
+                        u.refinements.length_lower,
+                        u.refinements.length_upper,
+                    ));
                 }
                 match v.unmarked() {
                     Value::String(s) => Ok(Value::number(
@@ -59,7 +101,9 @@ pub(crate) fn register(fs: &mut Vec<Function>) {
                     )),
                     Value::List(_, es) | Value::Set(_, es) | Value::Tuple(es) => {
                         if matches!(v.unmarked(), Value::Set(..)) && !v.is_wholly_known() {
-                            return Ok(Value::unknown(Type::Number));
+                            // Unknown elements may turn out equal to others.
+                            let n = es.len() as u64;
+                            return Ok(unknown_length(Some(n.min(1)), Some(n)));
                         }
                         Ok(Value::number(es.len() as i64))
                     }
@@ -170,8 +214,22 @@ pub(crate) fn register(fs: &mut Vec<Function>) {
     );
     fs.push(
         func("coalescelist", vec![])
-            .var(dynp("vals").null().unknown())
+            .var(dynp("vals").null().unknown().dynamic())
             .ret_fn(|args| {
+                // As cty's: an unknown argument leaves the type open; anything but a list or
+                // tuple (a null too) is refused.
+                if args.is_empty() {
+                    return Err(call_err("at least one argument is required"));
+                }
+                if args.iter().any(|v| !v.is_known()) {
+                    return Ok(Type::Dynamic);
+                }
+                if !args
+                    .iter()
+                    .all(|v| matches!(v.ty(), Type::List(_) | Type::Tuple(_)))
+                {
+                    return Err(call_err("coalescelist arguments must be lists or tuples"));
+                }
                 let tys: Vec<Type> = args.iter().map(|v| v.ty()).collect();
                 Ok(value::convert::unify(&tys).unwrap_or(Type::Dynamic))
             })
@@ -299,7 +357,13 @@ pub(crate) fn register(fs: &mut Vec<Function>) {
             .ret_fn(|args| Ok(args[0].ty()))
             .imp(|a| {
                 if !a.vals[0].is_wholly_known() {
-                    return Ok(Value::unknown(a.ret.clone()));
+                    // Duplicates may yet be removed: at most as long as the input (cty).
+                    let n = elems(&a.vals[0]).map_or(0, |es| es.len() as u64);
+                    let ety = match &a.ret {
+                        Type::List(t) => (**t).clone(),
+                        _ => Type::Dynamic,
+                    };
+                    return Ok(refined_list(ety, None, Some(n)));
                 }
                 let mut out: Vec<Value> = Vec::new();
                 for e in elems(&a.vals[0]).unwrap_or_default() {
@@ -316,7 +380,10 @@ pub(crate) fn register(fs: &mut Vec<Function>) {
             .ret_fn(|args| match args[0].ty() {
                 Type::List(t) => Ok(*t),
                 Type::Tuple(_) | Type::Dynamic => Ok(Type::Dynamic),
-                _ => Err(arg_err(0, "cannot read elements from string")),
+                other => Err(call_err(format!(
+                    "cannot read elements from {}",
+                    other.friendly_name()
+                ))),
             })
             .imp(|a| {
                 let es = elems(&a.vals[0])
@@ -413,7 +480,7 @@ pub(crate) fn register(fs: &mut Vec<Function>) {
     );
     fs.push(
         func("lookup", vec![dynp("inputMap"), p("key", Type::String)])
-            .var(dynp("default").null())
+            .var(dynp("default").null().unknown().dynamic().marked())
             .ret_fn(|args| {
                 if args.len() > 3 {
                     return Err(call_err("lookup() takes no more than three arguments"));
@@ -496,11 +563,12 @@ pub(crate) fn register(fs: &mut Vec<Function>) {
     );
     fs.push(
         func("merge", vec![])
-            .var(dynp("maps").null().unknown())
+            .var(dynp("maps").null().unknown().dynamic())
             .ret(Type::Dynamic)
             .imp(|a| {
                 let mut out: BTreeMap<String, Value> = BTreeMap::new();
                 let mut all_maps = true;
+                let mut any_map = false;
                 let mut any_unknown = false;
                 for (i, v) in a.vals.iter().enumerate() {
                     if v.is_null() {
@@ -511,7 +579,7 @@ pub(crate) fn register(fs: &mut Vec<Function>) {
                         continue;
                     }
                     match v.unmarked() {
-                        Value::Map(..) => {}
+                        Value::Map(..) => any_map = true,
                         Value::Object(..) => all_maps = false,
                         _ => {
                             return Err(arg_err(
@@ -541,7 +609,8 @@ pub(crate) fn register(fs: &mut Vec<Function>) {
                         }
                     }
                 }
-                if all_maps && out.is_empty() && !a.vals.is_empty() {
+                // Only null arguments: cty's merge has no map type to go by, so an object.
+                if all_maps && any_map && out.is_empty() {
                     return Ok(Value::map_of(Type::Dynamic, out));
                 }
                 Ok(Value::Object(out))
@@ -695,6 +764,17 @@ pub(crate) fn register(fs: &mut Vec<Function>) {
                     .enumerate()
                     .map(|(i, v)| elems(v).ok_or_else(|| arg_err(i, "a set or a list is required")))
                     .collect::<R<_>>()?;
+                // The product grows multiplicatively; refuse one too large to build rather
+                // than run out of memory (Terraform runs until it does).
+                let total = lists
+                    .iter()
+                    .try_fold(1usize, |n, l| n.checked_mul(l.len()))
+                    .filter(|n| *n <= MAX_PRODUCT);
+                if total.is_none() {
+                    return Err(call_err(format!(
+                        "the product would have more than {MAX_PRODUCT} elements, which weir does not support"
+                    )));
+                }
                 let mut out: Vec<Vec<Value>> = vec![Vec::new()];
                 for l in &lists {
                     let mut next = Vec::new();
@@ -791,7 +871,9 @@ pub(crate) fn register(fs: &mut Vec<Function>) {
             .ret(Type::list(Type::String))
             .imp(|a| {
                 if !a.vals[0].is_wholly_known() {
-                    return Ok(Value::unknown(Type::list(Type::String)));
+                    // The order is not known yet, but the length cannot change (cty).
+                    let n = elems(&a.vals[0]).map_or(0, |es| es.len() as u64);
+                    return Ok(refined_list(Type::String, Some(n), Some(n)));
                 }
                 let mut ss: Vec<String> = Vec::new();
                 for e in elems(&a.vals[0]).unwrap_or_default() {
@@ -901,7 +983,7 @@ pub(crate) fn register(fs: &mut Vec<Function>) {
 }
 
 fn flatten(v: &Value, out: &mut Vec<Value>) {
-    match elems(v) {
+    value::depth::guard(|| match elems(v) {
         Some(es) if !v.is_null() => {
             for e in es {
                 if elems(&e).is_some() && !e.is_null() {
@@ -912,7 +994,7 @@ fn flatten(v: &Value, out: &mut Vec<Value>) {
             }
         }
         _ => out.push(v.clone()),
-    }
+    })
 }
 
 fn set_op(a: &Args, op: u8) -> R<Value> {

@@ -11,6 +11,11 @@ fn convert_to(v: &Value, ty: &Type) -> R<Value> {
     }
     value::convert::convert(v, ty).map_err(|e| {
         let msg = match (ty, v.unmarked()) {
+            // Terraform's words, which do not quote the value.
+            (Type::Number | Type::Bool, Value::String(_)) if v.is_sensitive_deep() => format!(
+                "cannot convert this sensitive string to {}",
+                ty.friendly_name()
+            ),
             (Type::Number, Value::String(s)) => format!("cannot convert {} to number; given string must be a decimal representation of a number", value::ops::go_quote(s)),
             (Type::Bool, Value::String(s)) => format!("cannot convert {} to bool; only the strings \"true\" or \"false\" are allowed", value::ops::go_quote(s)),
             (Type::String | Type::Number | Type::Bool, other) if !other.ty().is_primitive() => {
@@ -35,11 +40,14 @@ pub(crate) fn register(fs: &mut Vec<Function>) {
             _ => |a| convert_to(&a.vals[0], &Type::Bool),
         };
         fs.push(
-            func(name, vec![p("v", Type::Dynamic).null().unknown().dynamic()])
-                .ret(ty)
-                .no_refine()
-                .imp(imp)
-                .build(),
+            func(
+                name,
+                vec![p("v", Type::Dynamic).null().unknown().dynamic().marked()],
+            )
+            .ret(ty)
+            .no_refine()
+            .imp(imp)
+            .build(),
         );
     }
     let colls: [&'static str; 3] = ["tolist", "toset", "tomap"];

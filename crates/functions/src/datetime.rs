@@ -6,15 +6,18 @@ use value::{Type, Value};
 
 use crate::framework::{arg_err, call_err, func, p, Function, R};
 
-fn parse_ts(s: &str, i: usize) -> R<DateTime<FixedOffset>> {
+/// Parses an RFC 3339 timestamp; `arg` is the argument to blame, or `None` where Terraform
+/// reports the failure as the call's (`timeadd`).
+fn parse_ts(s: &str, arg: Option<usize>) -> R<DateTime<FixedOffset>> {
     DateTime::parse_from_rfc3339(s).map_err(|_| {
-        arg_err(
-            i,
-            format!(
-                "not a valid RFC3339 timestamp: cannot use {} as year",
-                value::ops::go_quote(s)
-            ),
-        )
+        let msg = format!(
+            "not a valid RFC3339 timestamp: cannot use {} as year",
+            value::ops::go_quote(s)
+        );
+        match arg {
+            Some(i) => arg_err(i, msg),
+            None => call_err(msg),
+        }
     })
 }
 
@@ -227,7 +230,7 @@ pub(crate) fn register(fs: &mut Vec<Function>) {
         )
         .ret(Type::String)
         .imp(|a| {
-            let t = parse_ts(a.str(1), 1)?;
+            let t = parse_ts(a.str(1), Some(1))?;
             format_date(a.str(0), &t)
                 .map(Value::String)
                 .map_err(|e| arg_err(0, e))
@@ -241,7 +244,7 @@ pub(crate) fn register(fs: &mut Vec<Function>) {
         )
         .ret(Type::String)
         .imp(|a| {
-            let t = parse_ts(a.str(0), 0)?;
+            let t = parse_ts(a.str(0), None)?;
             let d = duration(a.str(1)).map_err(call_err)?;
             let nt = t + chrono::Duration::nanoseconds(d as i64);
             Ok(Value::String(rfc3339(&nt)))
@@ -258,8 +261,8 @@ pub(crate) fn register(fs: &mut Vec<Function>) {
         )
         .ret(Type::Number)
         .imp(|a| {
-            let x = parse_ts(a.str(0), 0)?;
-            let y = parse_ts(a.str(1), 1)?;
+            let x = parse_ts(a.str(0), Some(0))?;
+            let y = parse_ts(a.str(1), Some(1))?;
             Ok(Value::number(match x.cmp(&y) {
                 std::cmp::Ordering::Less => -1i64,
                 std::cmp::Ordering::Equal => 0,

@@ -246,42 +246,44 @@ pub(crate) fn go_json(v: &Value) -> Result<String, String> {
 }
 
 fn write_json(v: &Value, out: &mut String) -> Result<(), String> {
-    match v.unmarked() {
-        Value::Null(_) => out.push_str("null"),
-        Value::Unknown(_) => return Err("value is not known".into()),
-        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Number(n) => {
-            if n.is_infinite() {
-                return Err("value must be a finite number".into());
-            }
-            out.push_str(&n.to_string())
-        }
-        Value::String(s) => go_json_string(s, out),
-        Value::List(_, vs) | Value::Set(_, vs) | Value::Tuple(vs) => {
-            out.push('[');
-            for (i, e) in vs.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
+    value::depth::guard(|| {
+        match v.unmarked() {
+            Value::Null(_) => out.push_str("null"),
+            Value::Unknown(_) => return Err("value is not known".into()),
+            Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+            Value::Number(n) => {
+                if n.is_infinite() {
+                    return Err("value must be a finite number".into());
                 }
-                write_json(e, out)?;
+                out.push_str(&n.to_string())
             }
-            out.push(']');
-        }
-        Value::Map(_, m) | Value::Object(m) => {
-            out.push('{');
-            for (i, (k, e)) in m.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
+            Value::String(s) => go_json_string(s, out),
+            Value::List(_, vs) | Value::Set(_, vs) | Value::Tuple(vs) => {
+                out.push('[');
+                for (i, e) in vs.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    write_json(e, out)?;
                 }
-                go_json_string(k, out);
-                out.push(':');
-                write_json(e, out)?;
+                out.push(']');
             }
-            out.push('}');
+            Value::Map(_, m) | Value::Object(m) => {
+                out.push('{');
+                for (i, (k, e)) in m.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    go_json_string(k, out);
+                    out.push(':');
+                    write_json(e, out)?;
+                }
+                out.push('}');
+            }
+            Value::Marked(..) => {}
         }
-        Value::Marked(..) => {}
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
 /// Parses JSON text as cty's `json.ImpliedType` + `Unmarshal` read it (Go's decoder), with Go's
@@ -290,6 +292,7 @@ pub(crate) fn parse_go_json(s: &str) -> Result<serde_json::Value, String> {
     let mut p = JsonParser {
         b: s.as_bytes(),
         i: 0,
+        depth: 0,
     };
     p.ws();
     if p.i >= p.b.len() {
@@ -306,6 +309,8 @@ pub(crate) fn parse_go_json(s: &str) -> Result<serde_json::Value, String> {
 struct JsonParser<'a> {
     b: &'a [u8],
     i: usize,
+    /// Arrays and objects open around the current position.
+    depth: usize,
 }
 
 impl JsonParser<'_> {
@@ -333,6 +338,20 @@ impl JsonParser<'_> {
         }
     }
     fn value(&mut self) -> Result<serde_json::Value, String> {
+        self.ws();
+        if matches!(self.b.get(self.i), Some(b'{' | b'[')) {
+            if self.depth >= value::depth::MAX_DEPTH {
+                return Err(value::depth::too_deep_message("the JSON document"));
+            }
+            self.depth += 1;
+            let v = value::depth::guard(|| self.scalar_or_nested());
+            self.depth -= 1;
+            return v;
+        }
+        self.scalar_or_nested()
+    }
+
+    fn scalar_or_nested(&mut self) -> Result<serde_json::Value, String> {
         use serde_json::Value as J;
         self.ws();
         // Go's decoder reports running out of input between tokens as plain "EOF".

@@ -132,6 +132,28 @@ struct Verb {
     space: bool,
     width: Option<usize>,
     prec: Option<usize>,
+    /// A width or precision Go's `fmt` gives up on (see [`go_parsenum`]).
+    too_large: bool,
+}
+
+/// The widest padding weir produces for the verbs cty pads itself (`%s`, `%q`, `%v`): a
+/// configuration asking for more is an error rather than gigabytes of spaces.
+const MAX_PAD: usize = crate::MAX_STRING_BYTES;
+
+/// Go's `fmt` `parsenum`: digits from `i`; `None` once the number, before its next digit,
+/// exceeds a million ("crazy long number"), after which Go treats the rest of the verb as
+/// consumed. Returns the position after the digits.
+fn go_parsenum(b: &[u8], mut i: usize) -> (Option<usize>, usize) {
+    let mut n = 0usize;
+    let mut overflow = false;
+    while let Some(d @ b'0'..=b'9') = b.get(i) {
+        if n > 1_000_000 {
+            overflow = true;
+        }
+        n = n.saturating_mul(10).saturating_add((d - b'0') as usize);
+        i += 1;
+    }
+    ((!overflow).then_some(n), i)
 }
 
 /// Formats `f` with `args` (all known), as cty's `formatFSM`.
@@ -179,21 +201,16 @@ pub(crate) fn format_str(f: &str, args: &[Value]) -> R<String> {
             i += 1;
         }
         if matches!(b.get(i), Some(b'1'..=b'9')) {
-            let mut w = 0usize;
-            while let Some(d @ b'0'..=b'9') = b.get(i) {
-                w = w.saturating_mul(10).saturating_add((d - b'0') as usize);
-                i += 1;
-            }
-            v.width = Some(w);
+            let (w, next) = go_parsenum(b, i);
+            i = next;
+            v.too_large |= w.is_none();
+            v.width = Some(w.unwrap_or(usize::MAX));
         }
         if b.get(i) == Some(&b'.') {
-            i += 1;
-            let mut pr = 0usize;
-            while let Some(d @ b'0'..=b'9') = b.get(i) {
-                pr = pr.saturating_mul(10).saturating_add((d - b'0') as usize);
-                i += 1;
-            }
-            v.prec = Some(pr);
+            let (pr, next) = go_parsenum(b, i + 1);
+            i = next;
+            v.too_large |= pr.is_none();
+            v.prec = Some(pr.unwrap_or(usize::MAX));
         }
         if b.get(i) == Some(&b'[') {
             i += 1;
@@ -274,6 +291,22 @@ fn append_verb(v: &Verb, out: &mut Vec<u8>, args: &[Value]) -> R<()> {
     if v.mode != 'v' && arg.is_null() {
         return Err(unsupported("null value cannot be formatted"));
     }
+    if v.too_large
+        && matches!(
+            v.mode,
+            'b' | 'd' | 'o' | 'x' | 'X' | 'e' | 'E' | 'f' | 'g' | 'G'
+        )
+    {
+        // cty hands these verbs to Go's fmt, which gives up on the verb and reports the
+        // argument it did not use.
+        out.extend_from_slice(go_noverb(v.mode, arg).as_bytes());
+        return Ok(());
+    }
+    if matches!(v.mode, 's' | 'q' | 'v') && v.width.is_some_and(|w| w > MAX_PAD) {
+        return Err(unsupported(&format!(
+            "width greater than {MAX_PAD} is not supported"
+        )));
+    }
     let s = match v.mode {
         'v' => {
             let plain = if !v.sharp && !arg.is_null() {
@@ -340,6 +373,24 @@ fn append_verb(v: &Verb, out: &mut Vec<u8>, args: &[Value]) -> R<()> {
     };
     out.extend_from_slice(s.as_bytes());
     Ok(())
+}
+
+/// Go's `%!(NOVERB)%!(EXTRA type=value)` for an argument as cty passes it to Go's fmt.
+fn go_noverb(mode: char, arg: &Value) -> String {
+    let extra = match (mode, arg.unmarked()) {
+        (_, Value::Number(n)) if matches!(mode, 'b' | 'd' | 'o' | 'x' | 'X') && n.is_integer() => {
+            format!(
+                "*big.Int={}",
+                n.to_bigint().map(|i| i.to_string()).unwrap_or_default()
+            )
+        }
+        (_, Value::Number(n)) => format!("*big.Float={}", float_text(n, 'g', None)),
+        (_, other) => match value::convert::convert(other, &Type::Number) {
+            Ok(Value::Number(n)) => format!("*big.Float={}", float_text(&n, 'g', None)),
+            _ => String::new(),
+        },
+    };
+    format!("%!(NOVERB)%!(EXTRA {extra})")
 }
 
 fn pad_width(v: &Verb, s: String) -> String {

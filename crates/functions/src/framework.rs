@@ -350,7 +350,22 @@ impl Function {
     }
 
     /// Calls the function: arity and conversion checks as HCL does them, then cty's `Call`.
+    /// An error never quotes a sensitive argument: such text becomes "(sensitive value)".
     pub fn call(&self, args: Vec<Value>, ctx: &FuncContext) -> Result<Value, FuncError> {
+        let secrets = if args.iter().any(Value::is_sensitive_deep) {
+            value::redact::sensitive_texts(&args)
+        } else {
+            Vec::new()
+        };
+        self.call_unredacted(args, ctx).map_err(|mut e| {
+            if !secrets.is_empty() {
+                e.detail = value::redact::redact(&e.detail, &secrets);
+            }
+            e
+        })
+    }
+
+    fn call_unredacted(&self, args: Vec<Value>, ctx: &FuncContext) -> Result<Value, FuncError> {
         if self.special {
             return Err(FuncError {
                 arg_index: None,
@@ -435,8 +450,9 @@ fn refine_not_null(v: Value) -> Value {
     let inner = match inner {
         Value::Unknown(mut u) if u.ty != Type::Dynamic => {
             u.refinements.not_null = true;
-            Value::Unknown(u)
+            u.into_value()
         }
+        Value::Unknown(u) => u.into_value(),
         other => other,
     };
     inner.mark(m)

@@ -22,6 +22,10 @@ mod sensitive;
 mod string;
 mod yaml;
 
+/// The longest string a function builds from a small input (padding, indentation): asking
+/// for more is an error instead of an allocation of gigabytes.
+pub const MAX_STRING_BYTES: usize = 100_000_000;
+
 /// How a template renderer reports a reference to a variable that `vars` lacks (followed by
 /// the quoted name and where it was referenced), so `templatefile` can blame its `vars`.
 pub const MISSING_TEMPLATE_VAR: &str = "missing template variable: ";

@@ -13,12 +13,15 @@ struct Net {
     bits: u32,
 }
 
-fn parse_cidr(s: &str, i: usize) -> R<Net> {
+/// Parses a CIDR prefix; `arg` is the argument to blame, or `None` where Terraform reports the
+/// failure as the call's (all CIDR functions but `cidrsubnets`).
+fn parse_cidr(s: &str, arg: Option<usize>) -> R<Net> {
     let bad = || {
-        arg_err(
-            i,
-            format!("invalid CIDR expression: invalid CIDR address: {s}"),
-        )
+        let msg = format!("invalid CIDR expression: invalid CIDR address: {s}");
+        match arg {
+            Some(i) => arg_err(i, msg),
+            None => call_err(msg),
+        }
     };
     let (ip, pre) = s.split_once('/').ok_or_else(bad)?;
     let prefix: u32 = pre.parse().map_err(|_| bad())?;
@@ -102,7 +105,7 @@ pub(crate) fn register(fs: &mut Vec<Function>) {
         )
         .ret(Type::String)
         .imp(|a| {
-            let n = parse_cidr(a.str(0), 0)?;
+            let n = parse_cidr(a.str(0), None)?;
             let host = int(a, 1)? as i128;
             let hostbits = n.bits - n.prefix;
             let size: i128 = if hostbits >= 127 {
@@ -125,7 +128,7 @@ pub(crate) fn register(fs: &mut Vec<Function>) {
         func("cidrnetmask", vec![p("prefix", Type::String)])
             .ret(Type::String)
             .imp(|a| {
-                let n = parse_cidr(a.str(0), 0)?;
+                let n = parse_cidr(a.str(0), None)?;
                 if n.bits != 32 {
                     return Err(call_err(format!(
                         "IPv6 addresses cannot have a netmask: {}",
@@ -147,7 +150,7 @@ pub(crate) fn register(fs: &mut Vec<Function>) {
         )
         .ret(Type::String)
         .imp(|a| {
-            let n = parse_cidr(a.str(0), 0)?;
+            let n = parse_cidr(a.str(0), None)?;
             let s = subnet(&n, int(a, 1)?, int(a, 2)? as i128, 1)?;
             Ok(Value::String(format!(
                 "{}/{}",
@@ -162,7 +165,7 @@ pub(crate) fn register(fs: &mut Vec<Function>) {
             .var(p("newbits", Type::Number))
             .ret(Type::list(Type::String))
             .imp(|a| {
-                let n = parse_cidr(a.str(0), 0)?;
+                let n = parse_cidr(a.str(0), Some(0))?;
                 let mut out = Vec::new();
                 let mut next: u128 = n.addr;
                 for i in 1..a.vals.len() {

@@ -87,6 +87,14 @@ pub(crate) fn register(fs: &mut Vec<Function>) {
                 if n < 0 {
                     return Err(call_err("strings: negative Repeat count"));
                 }
+                let lines = a.str(1).matches('\n').count();
+                let size = (n as u128) * (lines as u128) + a.str(1).len() as u128;
+                if size > crate::MAX_STRING_BYTES as u128 {
+                    return Err(call_err(format!(
+                        "the result would be longer than {} bytes, which weir does not support",
+                        crate::MAX_STRING_BYTES
+                    )));
+                }
                 let pad = " ".repeat(n as usize);
                 Ok(Value::String(a.str(1).replace('\n', &format!("\n{pad}"))))
             })

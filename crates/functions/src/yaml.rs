@@ -75,6 +75,8 @@ struct Decoder<'a> {
     /// Anchors being defined (a reference to one would be a cycle), with nesting counts.
     pending: HashMap<String, usize>,
     anchors: HashMap<String, Value>,
+    /// Sequences and mappings open around the current event.
+    depth: usize,
 }
 
 impl Decoder<'_> {
@@ -134,6 +136,22 @@ impl Decoder<'_> {
     }
 
     fn node_from(&mut self, ev: Event) -> Result<Value, String> {
+        if !matches!(
+            ev.data,
+            EventData::SequenceStart { .. } | EventData::MappingStart { .. }
+        ) {
+            return self.node_from_flat(ev);
+        }
+        if self.depth >= value::depth::MAX_DEPTH {
+            return Err(value::depth::too_deep_message("the YAML document"));
+        }
+        self.depth += 1;
+        let v = value::depth::guard(|| self.node_from_flat(ev));
+        self.depth -= 1;
+        v
+    }
+
+    fn node_from_flat(&mut self, ev: Event) -> Result<Value, String> {
         match &ev.data {
             EventData::Scalar {
                 anchor,
@@ -268,8 +286,16 @@ fn decode(src: &str) -> Result<Value, String> {
         parser,
         pending: HashMap::new(),
         anchors: HashMap::new(),
+        depth: 0,
     }
     .document()
+    .and_then(|v| {
+        // Aliases can put a deep value deeper still.
+        if value::depth::too_deep(&v) {
+            return Err(value::depth::too_deep_message("the YAML document"));
+        }
+        Ok(v)
+    })
 }
 
 fn is_int_literal(s: &str) -> bool {
@@ -554,38 +580,40 @@ fn emit(em: &mut Emitter, ev: Event) -> Result<(), String> {
 }
 
 fn emit_value(v: &Value, em: &mut Emitter) -> Result<(), String> {
-    let scalar = |text: &str, style| Event::scalar(None, None, text, true, true, style);
-    let ev = match v.unmarked() {
-        Value::Null(_) => scalar("null", ScalarStyle::Plain),
-        Value::String(s) if s.contains('\n') => scalar(s, ScalarStyle::Literal),
-        Value::String(s) => scalar(s, ScalarStyle::DoubleQuoted),
-        Value::Number(n) => scalar(&n.to_text(), ScalarStyle::Plain),
-        Value::Bool(b) => scalar(if *b { "true" } else { "false" }, ScalarStyle::Plain),
-        Value::List(_, items) | Value::Set(_, items) | Value::Tuple(items) => {
-            let start = Event::sequence_start(None, None, true, SequenceStyle::Block);
-            emit(em, start)?;
-            for item in items {
-                emit_value(item, em)?;
+    value::depth::guard(|| {
+        let scalar = |text: &str, style| Event::scalar(None, None, text, true, true, style);
+        let ev = match v.unmarked() {
+            Value::Null(_) => scalar("null", ScalarStyle::Plain),
+            Value::String(s) if s.contains('\n') => scalar(s, ScalarStyle::Literal),
+            Value::String(s) => scalar(s, ScalarStyle::DoubleQuoted),
+            Value::Number(n) => scalar(&n.to_text(), ScalarStyle::Plain),
+            Value::Bool(b) => scalar(if *b { "true" } else { "false" }, ScalarStyle::Plain),
+            Value::List(_, items) | Value::Set(_, items) | Value::Tuple(items) => {
+                let start = Event::sequence_start(None, None, true, SequenceStyle::Block);
+                emit(em, start)?;
+                for item in items {
+                    emit_value(item, em)?;
+                }
+                Event::sequence_end()
             }
-            Event::sequence_end()
-        }
-        Value::Object(m) | Value::Map(_, m) => {
-            let start = Event::mapping_start(None, None, true, MappingStyle::Block);
-            emit(em, start)?;
-            for (k, item) in m {
-                emit(em, scalar(k, ScalarStyle::DoubleQuoted))?;
-                emit_value(item, em)?;
+            Value::Object(m) | Value::Map(_, m) => {
+                let start = Event::mapping_start(None, None, true, MappingStyle::Block);
+                emit(em, start)?;
+                for (k, item) in m {
+                    emit(em, scalar(k, ScalarStyle::DoubleQuoted))?;
+                    emit_value(item, em)?;
+                }
+                Event::mapping_end()
             }
-            Event::mapping_end()
-        }
-        other => {
-            return Err(format!(
-                "can't marshal {} as YAML",
-                other.ty().friendly_name()
-            ))
-        }
-    };
-    emit(em, ev)
+            other => {
+                return Err(format!(
+                    "can't marshal {} as YAML",
+                    other.ty().friendly_name()
+                ))
+            }
+        };
+        emit(em, ev)
+    })
 }
 
 fn encode(v: &Value) -> Result<String, String> {

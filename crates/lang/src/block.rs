@@ -45,253 +45,266 @@ fn decode_body(
     bindings: &[(String, Value)],
     diags: &mut Diagnostics,
 ) -> Value {
-    let mut out: BTreeMap<String, Value> = BTreeMap::new();
-    for (name, a) in &body.attributes {
-        match schema.attributes.get(name) {
-            Some(attr) => {
-                if attr.computed && !attr.optional && !attr.required {
-                    diags.push(err(
+    value::depth::guard(|| {
+        let mut out: BTreeMap<String, Value> = BTreeMap::new();
+        for (name, a) in &body.attributes {
+            match schema.attributes.get(name) {
+                Some(attr) => {
+                    if attr.computed && !attr.optional && !attr.required {
+                        diags.push(err(
                         "Value for unconfigurable attribute",
                         format!("Can't configure a value for {name:?}: its value will be decided automatically based on the result of applying this configuration."),
                         &a.name_range,
                     ));
-                    continue;
-                }
-                let v = ev.eval_bound(&a.expr, bindings, diags);
-                match value::convert::convert(&v, &attr.ty) {
-                    Ok(c) => {
-                        out.insert(name.clone(), c);
+                        continue;
                     }
-                    Err(e) => diags.push(err(
-                        "Incorrect attribute value type",
-                        format!("Inappropriate value for attribute {name:?}: {e}."),
-                        &a.expr.range,
-                    )),
+                    let v = ev.eval_bound(&a.expr, bindings, diags);
+                    match value::convert::convert(&v, &attr.ty) {
+                        Ok(c) => {
+                            out.insert(name.clone(), c);
+                        }
+                        Err(e) => diags.push(err(
+                            "Incorrect attribute value type",
+                            format!("Inappropriate value for attribute {name:?}: {e}."),
+                            &a.expr.range,
+                        )),
+                    }
                 }
-            }
-            None => {
-                let detail = if schema.block_types.contains_key(name) {
-                    format!("An argument named {name:?} is not expected here. Did you mean to define a block of type {name:?}?")
-                } else {
-                    match similar(name, schema.attributes.keys()) {
-                        Some(s) => format!(
+                None => {
+                    let detail = if schema.block_types.contains_key(name) {
+                        format!("An argument named {name:?} is not expected here. Did you mean to define a block of type {name:?}?")
+                    } else {
+                        match similar(name, schema.attributes.keys()) {
+                            Some(s) => format!(
                             "An argument named {name:?} is not expected here. Did you mean {s:?}?"
                         ),
-                        None => format!("An argument named {name:?} is not expected here."),
-                    }
-                };
-                diags.push(err("Unsupported argument", detail, &a.name_range));
+                            None => format!("An argument named {name:?} is not expected here."),
+                        }
+                    };
+                    diags.push(err("Unsupported argument", detail, &a.name_range));
+                }
             }
         }
-    }
-    for (name, attr) in &schema.attributes {
-        if !out.contains_key(name) {
-            if attr.required && !body.attributes.contains_key(name) {
+        for (name, attr) in &schema.attributes {
+            if !out.contains_key(name) {
+                if attr.required && !body.attributes.contains_key(name) {
+                    diags.push(err(
+                        "Missing required argument",
+                        format!("The argument {name:?} is required, but no definition was found."),
+                        open,
+                    ));
+                }
+                out.insert(name.clone(), Value::null(attr.ty.clone()));
+            }
+        }
+        // Nested blocks, with `dynamic` ones expanded. Blocks may also stand for a list- or
+        // set-of-objects attribute that the body does not assign (Terraform's "attributes as
+        // blocks" mode, which legacy SDK providers such as aws_security_group.ingress rely on).
+        let as_attr = |name: &str| {
+            !body.attributes.contains_key(name)
+                && schema
+                    .attributes
+                    .get(name)
+                    .and_then(attr_as_blocks)
+                    .is_some()
+        };
+        let mut items: BTreeMap<String, Vec<Item>> = BTreeMap::new();
+        let mut unknown_types: Vec<String> = Vec::new();
+        for b in &body.blocks {
+            if b.type_name == "dynamic" {
+                expand_dynamic(
+                    ev,
+                    b,
+                    (schema, &as_attr),
+                    bindings,
+                    (&mut items, &mut unknown_types),
+                    diags,
+                );
+                continue;
+            }
+            if !schema.block_types.contains_key(&b.type_name) && !as_attr(&b.type_name) {
+                unsupported_block(b, schema, diags);
+                continue;
+            }
+            items.entry(b.type_name.clone()).or_default().push(Item {
+                body: &b.body,
+                labels: b.labels.clone(),
+                range: b.def_range.clone(),
+                bindings: bindings.to_vec(),
+            });
+        }
+        for (name, nb) in &schema.block_types {
+            let ety = nb.block.implied_type();
+            let its = items.remove(name).unwrap_or_default();
+            if unknown_types.contains(name) {
+                // A `dynamic` block of this type has an unknown for_each, so the whole set of
+                // blocks is unknown; static blocks beside it are still checked.
+                for it in &its {
+                    let open = it.body.range.clone();
+                    decode_body(ev, it.body, &nb.block, &open, &it.bindings, diags);
+                }
+                let ty = match nb.nesting {
+                    NestingMode::List => Type::list(ety),
+                    NestingMode::Set => Type::set(ety),
+                    NestingMode::Map => Type::map(ety),
+                    _ => ety,
+                };
+                out.insert(name.clone(), Value::unknown(ty));
+                continue;
+            }
+            let n = its.len() as u64;
+            if nb.min_items > 0 && n < nb.min_items {
                 diags.push(err(
-                    "Missing required argument",
-                    format!("The argument {name:?} is required, but no definition was found."),
+                    format!("Insufficient {name} blocks"),
+                    format!("At least {} \"{name}\" blocks are required.", nb.min_items),
                     open,
                 ));
             }
-            out.insert(name.clone(), Value::null(attr.ty.clone()));
-        }
-    }
-    // Nested blocks, with `dynamic` ones expanded. Blocks may also stand for a list- or
-    // set-of-objects attribute that the body does not assign (Terraform's "attributes as
-    // blocks" mode, which legacy SDK providers such as aws_security_group.ingress rely on).
-    let as_attr = |name: &str| {
-        !body.attributes.contains_key(name)
-            && schema
-                .attributes
-                .get(name)
-                .and_then(attr_as_blocks)
-                .is_some()
-    };
-    let mut items: BTreeMap<String, Vec<Item>> = BTreeMap::new();
-    let mut unknown_types: Vec<String> = Vec::new();
-    for b in &body.blocks {
-        if b.type_name == "dynamic" {
-            expand_dynamic(
-                ev,
-                b,
-                (schema, &as_attr),
-                bindings,
-                (&mut items, &mut unknown_types),
-                diags,
-            );
-            continue;
-        }
-        if !schema.block_types.contains_key(&b.type_name) && !as_attr(&b.type_name) {
-            unsupported_block(b, schema, diags);
-            continue;
-        }
-        items.entry(b.type_name.clone()).or_default().push(Item {
-            body: &b.body,
-            labels: b.labels.clone(),
-            range: b.def_range.clone(),
-            bindings: bindings.to_vec(),
-        });
-    }
-    for (name, nb) in &schema.block_types {
-        let ety = nb.block.implied_type();
-        if unknown_types.contains(name) {
-            let ty = match nb.nesting {
-                NestingMode::List => Type::list(ety),
-                NestingMode::Set => Type::set(ety),
-                NestingMode::Map => Type::map(ety),
-                _ => ety,
-            };
-            out.insert(name.clone(), Value::unknown(ty));
-            continue;
-        }
-        let its = items.remove(name).unwrap_or_default();
-        let n = its.len() as u64;
-        if nb.min_items > 0 && n < nb.min_items {
-            diags.push(err(
-                format!("Insufficient {name} blocks"),
-                format!("At least {} \"{name}\" blocks are required.", nb.min_items),
-                open,
-            ));
-        }
-        if nb.max_items > 0
-            && n > nb.max_items
-            && !matches!(nb.nesting, NestingMode::Single | NestingMode::Group)
-        {
-            diags.push(err(
-                format!("Too many {name} blocks"),
-                format!(
-                    "No more than {} \"{name}\" blocks are allowed",
-                    nb.max_items
-                ),
-                &its[nb.max_items as usize].range,
-            ));
-        }
-        let decode_item = |ev: &mut Evaluator, it: &Item, diags: &mut Diagnostics| -> Value {
-            let open = it.body.range.clone();
-            decode_body(ev, it.body, &nb.block, &open, &it.bindings, diags)
-        };
-        let v = match nb.nesting {
-            NestingMode::Single | NestingMode::Group => {
-                if its.len() > 1 {
-                    diags.push(err(
-                        format!("Duplicate {name} block"),
-                        format!(
-                            "Only one {name:?} block is allowed. Another was defined at {}.",
-                            at(&its[0].range)
-                        ),
-                        &its[1].range,
-                    ));
-                }
-                match its.first() {
-                    Some(it) => decode_item(ev, it, diags),
-                    None if nb.nesting == NestingMode::Group => decode_body(
-                        ev,
-                        &Body::default(),
-                        &nb.block,
-                        open,
-                        bindings,
-                        &mut Diagnostics::new(),
+            if nb.max_items > 0
+                && n > nb.max_items
+                && !matches!(nb.nesting, NestingMode::Single | NestingMode::Group)
+            {
+                diags.push(err(
+                    format!("Too many {name} blocks"),
+                    format!(
+                        "No more than {} \"{name}\" blocks are allowed",
+                        nb.max_items
                     ),
-                    None => Value::null(ety.clone()),
-                }
+                    &its[nb.max_items as usize].range,
+                ));
             }
-            NestingMode::List => {
-                let vs: Vec<Value> = its.iter().map(|it| decode_item(ev, it, diags)).collect();
-                if ety.has_dynamic() {
-                    Value::Tuple(vs)
-                } else {
-                    Value::list_of(
-                        ety.clone(),
-                        vs.into_iter()
-                            .map(|v| value::convert::convert(&v, &ety).unwrap_or(v))
-                            .collect(),
-                    )
-                }
-            }
-            NestingMode::Set => {
-                let vs: Vec<Value> = its
-                    .iter()
-                    .map(|it| decode_item(ev, it, diags))
-                    .map(|v| value::convert::convert(&v, &ety).unwrap_or(v))
-                    .collect();
-                Value::set_of(ety.clone(), vs)
-            }
-            NestingMode::Map => {
-                let mut m = BTreeMap::new();
-                for it in &its {
-                    let Some(label) = it.labels.first() else {
-                        diags.push(err(
-                            format!("Missing {name} label"),
-                            format!("A {name} block requires one label."),
-                            &it.range,
-                        ));
-                        continue;
-                    };
-                    let v = decode_item(ev, it, diags);
-                    if m.insert(label.clone(), v).is_some() {
+            let decode_item = |ev: &mut Evaluator, it: &Item, diags: &mut Diagnostics| -> Value {
+                let open = it.body.range.clone();
+                decode_body(ev, it.body, &nb.block, &open, &it.bindings, diags)
+            };
+            let v = match nb.nesting {
+                NestingMode::Single | NestingMode::Group => {
+                    if its.len() > 1 {
                         diags.push(err(
                             format!("Duplicate {name} block"),
-                            format!("A {name} block with the label {label:?} was already defined."),
-                            &it.range,
+                            format!(
+                                "Only one {name:?} block is allowed. Another was defined at {}.",
+                                at(&its[0].range)
+                            ),
+                            &its[1].range,
                         ));
                     }
+                    match its.first() {
+                        Some(it) => decode_item(ev, it, diags),
+                        None if nb.nesting == NestingMode::Group => decode_body(
+                            ev,
+                            &Body::default(),
+                            &nb.block,
+                            open,
+                            bindings,
+                            &mut Diagnostics::new(),
+                        ),
+                        None => Value::null(ety.clone()),
+                    }
                 }
-                if ety.has_dynamic() {
-                    Value::Object(m)
-                } else {
-                    Value::map_of(
-                        ety.clone(),
-                        m.into_iter()
-                            .map(|(k, v)| (k, value::convert::convert(&v, &ety).unwrap_or(v)))
-                            .collect(),
-                    )
+                NestingMode::List => {
+                    let vs: Vec<Value> = its.iter().map(|it| decode_item(ev, it, diags)).collect();
+                    if ety.has_dynamic() {
+                        Value::Tuple(vs)
+                    } else {
+                        Value::list_of(
+                            ety.clone(),
+                            vs.into_iter()
+                                .map(|v| value::convert::convert(&v, &ety).unwrap_or(v))
+                                .collect(),
+                        )
+                    }
                 }
-            }
-        };
-        out.insert(name.clone(), v);
-    }
-    // What is left are blocks standing for attributes.
-    for (name, its) in items {
-        let attr = &schema.attributes[&name];
-        let Some((obj, set)) = attr_as_blocks(attr) else {
-            continue;
-        };
-        let synthetic = Block {
-            attributes: obj
-                .attrs
-                .iter()
-                .map(|(k, t)| {
-                    let a = providers::schema::Attribute {
-                        ty: t.clone(),
-                        optional: true,
-                        ..Default::default()
-                    };
-                    (k.clone(), a)
-                })
-                .collect(),
-            ..Default::default()
-        };
-        let ety = Type::Object(obj.clone());
-        let vs: Vec<Value> = its
-            .iter()
-            .map(|it| {
-                let v = decode_body(ev, it.body, &synthetic, &it.body.range, &it.bindings, diags);
-                value::convert::convert(&v, &ety).unwrap_or(v)
-            })
-            .collect();
-        let v = if set {
-            Value::set_of(ety, vs)
-        } else {
-            Value::list_of(ety, vs)
-        };
-        out.insert(name, v);
-    }
-    for name in unknown_types {
-        if let Some(attr) = schema.attributes.get(&name) {
-            out.insert(name, Value::unknown(attr.ty.clone()));
+                NestingMode::Set => {
+                    let vs: Vec<Value> = its
+                        .iter()
+                        .map(|it| decode_item(ev, it, diags))
+                        .map(|v| value::convert::convert(&v, &ety).unwrap_or(v))
+                        .collect();
+                    Value::set_of(ety.clone(), vs)
+                }
+                NestingMode::Map => {
+                    let mut m = BTreeMap::new();
+                    for it in &its {
+                        let Some(label) = it.labels.first() else {
+                            diags.push(err(
+                                format!("Missing {name} label"),
+                                format!("A {name} block requires one label."),
+                                &it.range,
+                            ));
+                            continue;
+                        };
+                        let v = decode_item(ev, it, diags);
+                        if m.insert(label.clone(), v).is_some() {
+                            diags.push(err(
+                                format!("Duplicate {name} block"),
+                                format!(
+                                    "A {name} block with the label {label:?} was already defined."
+                                ),
+                                &it.range,
+                            ));
+                        }
+                    }
+                    if ety.has_dynamic() {
+                        Value::Object(m)
+                    } else {
+                        Value::map_of(
+                            ety.clone(),
+                            m.into_iter()
+                                .map(|(k, v)| (k, value::convert::convert(&v, &ety).unwrap_or(v)))
+                                .collect(),
+                        )
+                    }
+                }
+            };
+            out.insert(name.clone(), v);
         }
-    }
-    Value::Object(out)
+        // What is left are blocks standing for attributes.
+        for (name, its) in items {
+            let Some((obj, set)) = schema.attributes.get(&name).and_then(attr_as_blocks) else {
+                continue;
+            };
+            let synthetic = Block {
+                attributes: obj
+                    .attrs
+                    .iter()
+                    .map(|(k, t)| {
+                        let a = providers::schema::Attribute {
+                            ty: t.clone(),
+                            optional: true,
+                            ..Default::default()
+                        };
+                        (k.clone(), a)
+                    })
+                    .collect(),
+                ..Default::default()
+            };
+            let ety = Type::Object(obj.clone());
+            let vs: Vec<Value> = its
+                .iter()
+                .map(|it| {
+                    let v =
+                        decode_body(ev, it.body, &synthetic, &it.body.range, &it.bindings, diags);
+                    value::convert::convert(&v, &ety).unwrap_or(v)
+                })
+                .collect();
+            if unknown_types.contains(&name) {
+                continue;
+            }
+            let v = if set {
+                Value::set_of(ety, vs)
+            } else {
+                Value::list_of(ety, vs)
+            };
+            out.insert(name, v);
+        }
+        for name in unknown_types {
+            if let Some(attr) = schema.attributes.get(&name) {
+                out.insert(name, Value::unknown(attr.ty.clone()));
+            }
+        }
+        Value::Object(out)
+    })
 }
 
 /// The element object type of an attribute that may be written as blocks, and whether the
@@ -429,4 +442,71 @@ fn similar<'a>(name: &str, candidates: impl Iterator<Item = &'a String>) -> Opti
     candidates
         .filter(|c| strsim::levenshtein(name, c) <= 2)
         .min_by_key(|c| strsim::levenshtein(name, c))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use providers::schema::{Attribute, Block, NestedBlock, NestingMode};
+    use value::{Type, Value};
+
+    use crate::{MapData, Reference, Scope};
+
+    fn schema() -> Block {
+        let inner = Block {
+            attributes: [(
+                "port".to_string(),
+                Attribute {
+                    ty: Type::Number,
+                    optional: true,
+                    ..Default::default()
+                },
+            )]
+            .into(),
+            ..Default::default()
+        };
+        Block {
+            block_types: [(
+                "rule".to_string(),
+                NestedBlock {
+                    nesting: NestingMode::List,
+                    block: inner,
+                    ..Default::default()
+                },
+            )]
+            .into(),
+            ..Default::default()
+        }
+    }
+
+    fn decode(src: &str) -> (Value, diagnostics::Diagnostics) {
+        let mut ds = diagnostics::Diagnostics::new();
+        let body = config::load::parse_file(src, "main.tf", &mut ds).expect("parses");
+        let mut values = HashMap::new();
+        values.insert(Reference::Var("u".into()), Value::dynamic_unknown());
+        let data = MapData { values };
+        Scope::new(&data, std::env::temp_dir()).eval_block(&body, &schema())
+    }
+
+    #[test]
+    fn static_and_dynamic_blocks_with_unknown_for_each() {
+        let (v, ds) = decode(
+            "rule {\n  port = 1\n}\ndynamic \"rule\" {\n  for_each = var.u\n  content {\n    port = rule.value\n  }\n}\n",
+        );
+        assert!(!ds.has_errors(), "{ds:?}");
+        let Value::Object(m) = v else { panic!("{v:?}") };
+        assert!(!m["rule"].is_known(), "{:?}", m["rule"]);
+    }
+
+    #[test]
+    fn static_sibling_of_unknown_dynamic_block_is_still_checked() {
+        let (_, ds) = decode(
+            "rule {\n  nope = 1\n}\ndynamic \"rule\" {\n  for_each = var.u\n  content {}\n}\n",
+        );
+        assert!(
+            ds.iter().any(|d| d.summary == "Unsupported argument"),
+            "{ds:?}"
+        );
+    }
 }

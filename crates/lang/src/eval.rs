@@ -8,17 +8,22 @@ use config::{Expr, ExprKind, ObjectKey, TemplatePart, Traverser};
 use diagnostics::{Diagnostic, Diagnostics, SourceRange};
 use value::{Marks, Type, Value};
 
+use crate::call::is_reference_diag;
 use crate::refs::parse_ref;
 use crate::{Reference, Scope};
 
 pub(crate) struct Evaluator<'s, 'a> {
-    scope: &'s Scope<'a>,
+    pub(crate) scope: &'s Scope<'a>,
     /// Variables bound by `for` expressions and splats (innermost last).
-    locals: Vec<(String, Value)>,
+    pub(crate) locals: Vec<(String, Value)>,
     anon: Vec<Value>,
 }
 
-fn err(summary: impl Into<String>, detail: impl Into<String>, range: &SourceRange) -> Diagnostic {
+pub(crate) fn err(
+    summary: impl Into<String>,
+    detail: impl Into<String>,
+    range: &SourceRange,
+) -> Diagnostic {
     Diagnostic::error(summary, detail).with_subject(range.clone())
 }
 
@@ -27,7 +32,7 @@ pub(crate) fn console_render(v: &Value) -> String {
     value::render::console_value(v)
 }
 
-fn unknown_dyn() -> Value {
+pub(crate) fn unknown_dyn() -> Value {
     Value::dynamic_unknown()
 }
 
@@ -55,6 +60,10 @@ impl<'s, 'a> Evaluator<'s, 'a> {
     }
 
     pub(crate) fn eval(&mut self, e: &Expr, diags: &mut Diagnostics) -> Value {
+        value::depth::guard(|| self.eval_guarded(e, diags))
+    }
+
+    fn eval_guarded(&mut self, e: &Expr, diags: &mut Diagnostics) -> Value {
         let traversal = matches!(
             e.kind,
             ExprKind::ScopeTraversal { .. }
@@ -137,9 +146,10 @@ impl<'s, 'a> Evaluator<'s, 'a> {
                 }
             }
             ExprKind::Binary { op, lhs, rhs } => {
+                let before = diags.len();
                 let l = self.eval(lhs, diags);
                 let r = self.eval(rhs, diags);
-                if diags.has_errors() {
+                if errors_since(diags, before) {
                     return unknown_dyn();
                 }
                 match crate::ops::binary(*op, l, r) {
@@ -206,36 +216,43 @@ impl<'s, 'a> Evaluator<'s, 'a> {
         known: &mut bool,
         diags: &mut Diagnostics,
     ) {
-        for p in parts {
-            if !*known {
-                // Nothing after the first unknown part is part of the known prefix.
-                let mut scratch = String::new();
-                let mut k = true;
-                if let TemplatePart::Literal(_) = p {
+        value::depth::guard(|| {
+            for p in parts {
+                if !*known {
+                    // Nothing after the first unknown part is part of the known prefix.
+                    let mut scratch = String::new();
+                    let mut k = true;
+                    if let TemplatePart::Literal(_) = p {
+                        continue;
+                    }
+                    self.template_parts(
+                        std::slice::from_ref(p),
+                        &mut scratch,
+                        marks,
+                        &mut k,
+                        diags,
+                    );
                     continue;
                 }
-                self.template_parts(std::slice::from_ref(p), &mut scratch, marks, &mut k, diags);
-                continue;
-            }
-            match p {
-                TemplatePart::Literal(s) => out.push_str(s),
-                TemplatePart::Interpolation(e) => {
-                    let v = self.eval(e, diags);
-                    *marks |= v.marks();
-                    let (u, _) = v.unmark_deep();
-                    if u.is_null() {
-                        diags.push(err(
+                match p {
+                    TemplatePart::Literal(s) => out.push_str(s),
+                    TemplatePart::Interpolation(e) => {
+                        let v = self.eval(e, diags);
+                        *marks |= v.marks();
+                        let (u, _) = v.unmark_deep();
+                        if u.is_null() {
+                            diags.push(err(
                             "Invalid template interpolation value",
                             "The expression result is null. Cannot include a null value in a string template.",
                             &e.range,
                         ));
-                        continue;
-                    }
-                    if !u.is_known() {
-                        *known = false;
-                        continue;
-                    }
-                    match value::convert::convert(&u, &Type::String) {
+                            continue;
+                        }
+                        if !u.is_known() {
+                            *known = false;
+                            continue;
+                        }
+                        match value::convert::convert(&u, &Type::String) {
                         Ok(Value::String(s)) => out.push_str(&s),
                         Ok(_) => *known = false,
                         Err(_) => diags.push(err(
@@ -247,68 +264,69 @@ impl<'s, 'a> Evaluator<'s, 'a> {
                             &e.range,
                         )),
                     }
-                }
-                TemplatePart::If {
-                    condition,
-                    then_parts,
-                    else_parts,
-                    ..
-                } => {
-                    let c = self.eval(condition, diags);
-                    *marks |= c.marks();
-                    let (c, _) = c.unmark();
-                    if !c.is_known() {
-                        *known = false;
-                        continue;
                     }
-                    match value::convert::convert(&c, &Type::Bool) {
-                        Ok(Value::Bool(true)) => {
-                            self.template_parts(then_parts, out, marks, known, diags)
+                    TemplatePart::If {
+                        condition,
+                        then_parts,
+                        else_parts,
+                        ..
+                    } => {
+                        let c = self.eval(condition, diags);
+                        *marks |= c.marks();
+                        let (c, _) = c.unmark();
+                        if !c.is_known() {
+                            *known = false;
+                            continue;
                         }
-                        Ok(Value::Bool(false)) => {
-                            self.template_parts(else_parts, out, marks, known, diags)
+                        match value::convert::convert(&c, &Type::Bool) {
+                            Ok(Value::Bool(true)) => {
+                                self.template_parts(then_parts, out, marks, known, diags)
+                            }
+                            Ok(Value::Bool(false)) => {
+                                self.template_parts(else_parts, out, marks, known, diags)
+                            }
+                            _ => diags.push(err(
+                                "Invalid template directive",
+                                "The condition value is not a valid bool: a bool is required.",
+                                &condition.range,
+                            )),
                         }
-                        _ => diags.push(err(
-                            "Invalid template directive",
-                            "The condition value is not a valid bool: a bool is required.",
-                            &condition.range,
-                        )),
                     }
-                }
-                TemplatePart::For {
-                    key_var,
-                    value_var,
-                    collection,
-                    body,
-                    ..
-                } => {
-                    let c = self.eval(collection, diags);
-                    *marks |= c.marks();
-                    let (c, _) = c.unmark();
-                    if !c.is_known() {
-                        *known = false;
-                        continue;
-                    }
-                    let Some(items) = iterate(&c) else {
-                        diags.push(err(
+                    TemplatePart::For {
+                        key_var,
+                        value_var,
+                        collection,
+                        body,
+                        ..
+                    } => {
+                        let c = self.eval(collection, diags);
+                        *marks |= c.marks();
+                        let (c, _) = c.unmark();
+                        if !c.is_known() {
+                            *known = false;
+                            continue;
+                        }
+                        let Some(items) = iterate(&c) else {
+                            diags.push(err(
                             "Invalid template for directive",
                             format!("A for directive can iterate only over a list, set, map, or object value, not {}.", c.ty().friendly_name()),
                             &collection.range,
                         ));
-                        continue;
-                    };
-                    for (k, v) in items {
-                        let n = self.locals.len();
-                        if let Some(kv) = key_var {
-                            self.locals.push((kv.clone(), k));
+                            continue;
+                        };
+                        for (k, v) in items {
+                            let n = self.locals.len();
+                            if let Some(kv) = key_var {
+                                self.locals.push((kv.clone(), k));
+                            }
+                            self.locals.push((value_var.clone(), v));
+                            self.template_parts(body, out, marks, known, diags);
+                            self.locals.truncate(n);
                         }
-                        self.locals.push((value_var.clone(), v));
-                        self.template_parts(body, out, marks, known, diags);
-                        self.locals.truncate(n);
                     }
                 }
             }
-        }
+        })
     }
 
     fn object(&mut self, items: &[(ObjectKey, Expr)], diags: &mut Diagnostics) -> Value {
@@ -357,7 +375,7 @@ impl<'s, 'a> Evaluator<'s, 'a> {
         Value::Object(m).mark(marks)
     }
 
-    fn local(&self, name: &str) -> Option<Value> {
+    pub(crate) fn local(&self, name: &str) -> Option<Value> {
         self.locals
             .iter()
             .rev()
@@ -529,6 +547,7 @@ impl<'s, 'a> Evaluator<'s, 'a> {
     }
 
     fn conditional(&mut self, c: &Expr, t: &Expr, f: &Expr, diags: &mut Diagnostics) -> Value {
+        let before = diags.len();
         let cv = self.eval(c, diags);
         let (mut td, mut fd) = (Diagnostics::new(), Diagnostics::new());
         let tv = self.eval(t, &mut td);
@@ -546,7 +565,7 @@ impl<'s, 'a> Evaluator<'s, 'a> {
                 diags.extend(ds.0.into_iter().filter(is_reference_diag));
             }
         }
-        if diags.has_errors() {
+        if errors_since(diags, before) {
             return unknown_dyn();
         }
         let (cu, cm) = cv.unmark();
@@ -695,7 +714,7 @@ impl<'s, 'a> Evaluator<'s, 'a> {
                         let kv = self.eval(ke, diags);
                         let val = self.eval(value_expr, diags);
                         marks |= kv.marks();
-                        let (kv, _) = kv.unmark();
+                        let (kv, key_marks) = kv.unmark();
                         if kv.is_null() {
                             diags.push(err(
                                 "Invalid object key",
@@ -713,7 +732,7 @@ impl<'s, 'a> Evaluator<'s, 'a> {
                                         match obj.entry(ks) {
                                             std::collections::btree_map::Entry::Occupied(o) => diags.push(err(
                                                 "Duplicate object key",
-                                                format!("Two different items produced the key {:?} in this 'for' expression. If duplicates are expected, use the ellipsis (...) after the value expression to enable grouping by key.", o.key()),
+                                                format!("Two different items produced the key {} in this 'for' expression. If duplicates are expected, use the ellipsis (...) after the value expression to enable grouping by key.", if key_marks.is_sensitive() { value::redact::SENSITIVE.to_string() } else { format!("{:?}", o.key()) }),
                                                 &ke.range,
                                             )),
                                             std::collections::btree_map::Entry::Vacant(v) => {
@@ -751,306 +770,6 @@ impl<'s, 'a> Evaluator<'s, 'a> {
         };
         v.mark(marks)
     }
-
-    fn call(
-        &mut self,
-        name: &str,
-        args: &[Expr],
-        expand_final: bool,
-        range: &SourceRange,
-        diags: &mut Diagnostics,
-    ) -> Value {
-        if !self.scope.functions {
-            return unknown_dyn();
-        }
-        match name {
-            "try" | "core::try" => return self.try_fn(args, range, diags),
-            "can" | "core::can" => return self.can_fn(args, range, diags),
-            "type" if self.scope.console => {
-                if args.len() != 1 {
-                    diags.push(err(
-                        "Invalid function argument",
-                        "The type function expects one argument.",
-                        range,
-                    ));
-                    return unknown_dyn();
-                }
-                let v = self.eval(&args[0], diags);
-                // The console renders this string as-is (see console_eval).
-                return Value::String(format!(
-                    "\u{0}type:{}",
-                    value::render::console_type(&v.ty())
-                ));
-            }
-            _ => {}
-        }
-        let template_string =
-            matches!(name, "templatestring" | "core::templatestring") && args.len() == 2;
-        if template_string && !expand_final {
-            // Terraform checks the references of the whole call before anything else.
-            let mut bad_refs = false;
-            for a in args {
-                let (_, ds) = crate::refs::references(a);
-                bad_refs |= ds.has_errors();
-                diags.extend(ds);
-            }
-            if bad_refs {
-                return unknown_dyn();
-            }
-            // The template argument is taken unevaluated, and must be a plain reference.
-            if let Err(msg) = template_string_source(&args[0]) {
-                let e = functions::FuncError::arg(0, "template", &msg);
-                self.function_error(name, e, args, range, diags);
-                return Value::unknown(Type::String);
-            }
-        }
-        let mut vals: Vec<Value> = Vec::with_capacity(args.len());
-        for a in args {
-            vals.push(self.eval(a, diags));
-        }
-        if diags.has_errors() {
-            return unknown_dyn();
-        }
-        if template_string && !expand_final {
-            // Exactly a string: a number or bool would make a useless template.
-            let (t, _) = vals[0].clone().unmark();
-            if t.is_known() && (t.ty() != Type::String || t.is_null()) {
-                let e = functions::FuncError::arg(
-                    0,
-                    "template",
-                    "invalid template value: a string is required",
-                );
-                self.function_error(name, e, args, range, diags);
-                return Value::unknown(Type::String);
-            }
-        }
-        if expand_final {
-            if let Some(last) = vals.pop() {
-                let (u, marks) = last.unmark();
-                if u.is_null() {
-                    diags.push(err(
-                        "Invalid expanding argument value",
-                        "The expanding argument (indicated by ...) must not be null.",
-                        &args[args.len() - 1].range,
-                    ));
-                    return unknown_dyn();
-                }
-                if !u.is_known() {
-                    return unknown_dyn().mark(marks);
-                }
-                match u {
-                    Value::List(_, es) | Value::Set(_, es) | Value::Tuple(es) => {
-                        vals.extend(es.into_iter().map(|e| e.mark(marks)));
-                    }
-                    other => {
-                        diags.push(err(
-                            "Invalid expanding argument value",
-                            format!("The expanding argument (indicated by ...) must be of a tuple, list, or set type, not {}.", other.ty().friendly_name()),
-                            &args[args.len() - 1].range,
-                        ));
-                        return unknown_dyn();
-                    }
-                }
-            }
-        }
-        if let Some(rest) = name.strip_prefix("provider::") {
-            let (provider, fname) = rest.split_once("::").unwrap_or((rest, ""));
-            return match self
-                .scope
-                .data
-                .call_provider_function(provider, fname, vals)
-            {
-                Some(Ok(v)) => v,
-                Some(Err(e)) => {
-                    let subject = match e.arg_index {
-                        Some(i) if i < args.len() => args[i].start_range(),
-                        _ => range.clone(),
-                    };
-                    diags.push(err(e.summary, e.detail, &subject).with_context(range.clone()));
-                    unknown_dyn()
-                }
-                None => {
-                    diags.push(err(
-                        "Unknown provider function",
-                        format!("There is no function named \"{name}\". Ensure that provider name \"{provider}\" is declared in this module's required_providers block, and that this provider offers a function named \"{fname}\"."),
-                        range,
-                    ));
-                    unknown_dyn()
-                }
-            };
-        }
-        if self.scope.console && matches!(name, "plantimestamp" | "core::plantimestamp") {
-            // Terraform's console has no plan, so it does not offer plantimestamp().
-            diags.push(err(
-                "Call to unknown function",
-                format!("There is no function named \"{name}\"."),
-                range,
-            ));
-            return unknown_dyn();
-        }
-        if self.scope.pure_only
-            && matches!(
-                name,
-                "timestamp" | "uuid" | "bcrypt" | "core::timestamp" | "core::uuid" | "core::bcrypt"
-            )
-        {
-            // Impure functions are only known at apply time.
-            return Value::unknown(Type::String);
-        }
-        let render =
-            |src: &str, filename: &str, vars: &BTreeMap<String, Value>| -> Result<Value, String> {
-                let expr = config::parse_template(src, filename).map_err(|ds| {
-                    // HCL's one-line form of a diagnostic: "RANGE: SUMMARY; DETAIL".
-                    let d = ds.iter().next();
-                    let text = d
-                        .map(|d| match &d.subject {
-                            Some(r) => format!("{}: {}; {}", r.compact(), d.summary, d.detail),
-                            None => format!("{}; {}", d.summary, d.detail),
-                        })
-                        .unwrap_or_default();
-                    format!("{}{text}", functions::INVALID_TEMPLATE)
-                })?;
-                // Terraform checks every reference against the variables before rendering.
-                for (root, _, r) in expr.references() {
-                    if !vars.contains_key(root) {
-                        return Err(format!(
-                            "{}{}, referenced at {}",
-                            functions::MISSING_TEMPLATE_VAR,
-                            value::ops::go_quote(root),
-                            r.compact(),
-                        ));
-                    }
-                }
-                let data = crate::MapData::default();
-                let scope = Scope::new(&data, self.scope.base_dir.clone());
-                let mut ev = Evaluator::new(&scope);
-                for (k, v) in vars {
-                    ev.locals.push((k.clone(), v.clone()));
-                }
-                let mut ds = Diagnostics::new();
-                let v = ev.eval(&expr, &mut ds);
-                if ds.has_errors() {
-                    let d = ds.iter().next().expect("has errors");
-                    return Err(format!("{}: {}", d.summary, d.detail));
-                }
-                Ok(v)
-            };
-        let ctx = functions::FuncContext {
-            base_dir: self.scope.base_dir.clone(),
-            home_dir: None,
-            plan_timestamp: self.scope.plan_timestamp,
-            render_template: Some(&render),
-        };
-        match functions::call(name, vals, &ctx) {
-            Ok(v) => v,
-            Err(e) => {
-                self.function_error(name, e, args, range, diags);
-                unknown_dyn()
-            }
-        }
-    }
-
-    /// Reports a failed call of the built-in `name` as HCL does.
-    fn function_error(
-        &self,
-        name: &str,
-        e: functions::FuncError,
-        args: &[Expr],
-        range: &SourceRange,
-        diags: &mut Diagnostics,
-    ) {
-        let subject = match e.arg_index {
-            Some(i) if i < args.len() => args[i].start_range(),
-            // HCL points at the name of a function it does not know.
-            _ if e.summary == "Call to unknown function" => {
-                let mut r = range.clone();
-                r.end = r.start;
-                r.end.byte += name.len() as u32;
-                r.end.column += name.chars().count() as u32;
-                r
-            }
-            _ => range.clone(),
-        };
-        let detail = if e.summary == "Call to unknown function" {
-            match suggest(name) {
-                Some(s) => format!("{} Did you mean \"{s}\"?", e.detail),
-                None => e.detail,
-            }
-        } else {
-            e.detail
-        };
-        let mut d = err(e.summary, detail, &subject).with_context(range.clone());
-        // HCL notes the called function with errors about calling it.
-        if let Some(sig) = functions::signature_json(name) {
-            d = d.with_function_call(serde_json::json!({"called_as": name, "signature": sig}));
-        }
-        diags.push(d);
-    }
-
-    fn try_fn(&mut self, args: &[Expr], range: &SourceRange, diags: &mut Diagnostics) -> Value {
-        if args.is_empty() {
-            diags.push(err(
-                "Error in function call",
-                "Call to function \"try\" failed: at least one argument is required.",
-                range,
-            ));
-            return unknown_dyn();
-        }
-        let mut failures = String::new();
-        for a in args {
-            let mut ds = Diagnostics::new();
-            let v = self.eval(a, &mut ds);
-            if ds.has_errors() {
-                // Terraform lists every error, each with its range in HCL's compact form.
-                for d in ds
-                    .iter()
-                    .filter(|d| d.severity == diagnostics::Severity::Error)
-                {
-                    failures.push_str(&format!("\n- {}", d.summary));
-                    if let Some(r) = &d.subject {
-                        failures.push_str(&format!(" (at {})", r.compact()));
-                    }
-                    failures.push_str(&format!("\n  {}", d.detail));
-                }
-                continue;
-            }
-            if !v.is_wholly_known() {
-                // An unknown result might yet fail; the whole call is unknown.
-                return unknown_dyn();
-            }
-            return v;
-        }
-        diags.push(err(
-            "Error in function call",
-            format!("Call to function \"try\" failed: no expression succeeded:{failures}\n\nAt least one expression must produce a successful result."),
-            range,
-        ));
-        unknown_dyn()
-    }
-
-    fn can_fn(&mut self, args: &[Expr], range: &SourceRange, diags: &mut Diagnostics) -> Value {
-        if args.len() != 1 {
-            diags.push(err(
-                if args.is_empty() {
-                    "Not enough function arguments"
-                } else {
-                    "Too many function arguments"
-                },
-                "Function \"can\" expects 1 argument(s).",
-                range,
-            ));
-            return unknown_dyn();
-        }
-        let mut ds = Diagnostics::new();
-        let v = self.eval(&args[0], &mut ds);
-        if ds.has_errors() {
-            return Value::Bool(false);
-        }
-        if !v.is_wholly_known() {
-            return Value::unknown(Type::Bool);
-        }
-        Value::Bool(true)
-    }
 }
 
 /// A resource instance key from a literal index value.
@@ -1060,6 +779,12 @@ pub fn instance_key(v: &Value) -> Option<addrs::InstanceKey> {
         Value::Number(n) => n.to_i64().map(addrs::InstanceKey::Int),
         _ => None,
     }
+}
+
+/// Whether diagnostics added after the first `before` include an error: an expression fails
+/// on its own operands' errors, not on those of unrelated expressions evaluated earlier.
+pub(crate) fn errors_since(diags: &Diagnostics, before: usize) -> bool {
+    diags.iter().skip(before).any(|d| d.is_error())
 }
 
 fn mismatch_detail(t: &Type, f: &Type) -> String {
@@ -1225,49 +950,5 @@ pub(crate) fn index(c: &Value, k: &Value) -> Result<Value, StepErr> {
             "Elements of a set are identified only by their value and don't have any separate index or key to select with, so it's only possible to perform operations across all elements of the set.".into(),
         )),
         _ => Err(("Invalid index".into(), "This value does not have any indices.".into())),
-    }
-}
-
-/// The closest function name for "Did you mean" (edit distance below 3).
-fn suggest(name: &str) -> Option<&'static str> {
-    let mut best: Option<(usize, &'static str)> = None;
-    for n in functions::names() {
-        let d = strsim::levenshtein(name, n);
-        if d < 3 && best.is_none_or(|(bd, _)| d < bd) {
-            best = Some((d, n));
-        }
-    }
-    best.map(|(_, n)| n)
-}
-
-/// Whether a diagnostic is one Terraform finds by checking references before evaluating.
-fn is_reference_diag(d: &diagnostics::Diagnostic) -> bool {
-    d.summary.starts_with("Reference to ")
-        || d.summary == "Invalid reference"
-        || d.summary == "Invalid \"self\" reference"
-}
-
-/// Checks a `templatestring` template argument as Terraform does: a reference to a string
-/// defined elsewhere (through attributes, indexes and splats), not an inline template.
-fn template_string_source(e: &Expr) -> Result<(), String> {
-    const PREFIX: &str = "invalid template expression: templatestring is only for rendering templates retrieved dynamically from elsewhere";
-    match &e.kind {
-        ExprKind::TemplateWrap(_) => Err(format!("{PREFIX}; to treat the inner expression as template syntax, write the reference expression directly without any template interpolation syntax")),
-        // A quoted string without interpolations is a template of one literal part.
-        ExprKind::Literal(Value::String(_)) => Err(format!("{PREFIX}, and so does not support providing a literal template; consider using a template string expression instead")),
-        ExprKind::Template(_) => Err(format!("{PREFIX}; to render an inline template, consider using a plain template string expression")),
-        _ if valid_template_reference(e) => Ok(()),
-        _ => Err("invalid template expression: must be a direct reference to a single string from elsewhere, containing valid Terraform template syntax".into()),
-    }
-}
-
-fn valid_template_reference(e: &Expr) -> bool {
-    match &e.kind {
-        ExprKind::ScopeTraversal { .. } => true,
-        ExprKind::RelativeTraversal { source, .. } | ExprKind::Splat { source, .. } => {
-            valid_template_reference(source)
-        }
-        ExprKind::Index { collection, .. } => valid_template_reference(collection),
-        _ => false,
     }
 }

@@ -2,7 +2,7 @@
 //! expression evaluated to, described as compactly as Terraform does.
 
 use config::{Expr, Traverser};
-use value::{Type, Value};
+use value::Value;
 
 use crate::Scope;
 
@@ -114,25 +114,34 @@ pub fn expression_values(scope: &Scope, expr: &Expr) -> Vec<(String, String)> {
 
 fn reference_values(scope: &Scope, expr: &Expr) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = Vec::new();
-    for (root, steps, _) in expr.references() {
-        let mut len = steps.len();
-        while len >= 1 {
-            let Some(text) = traversal_source(root, &steps[..len]) else {
-                len -= 1;
-                continue;
+    for (root, steps, range) in expr.references() {
+        // The reference itself, then one step at a time while steps succeed: linear in the
+        // length of the traversal.
+        let Ok((r, used)) = crate::refs::parse_ref(root, steps, range) else {
+            continue;
+        };
+        let Ok(mut v) = scope.data.get(&r, range) else {
+            continue;
+        };
+        let mut len = used;
+        for step in &steps[used..] {
+            let next = match step {
+                Traverser::Attr { name, .. } => crate::eval::get_attr(&v, name),
+                Traverser::Index { key, .. } => crate::eval::index(&v, key),
             };
-            let Ok(e) = config::parse_expression(&text, "<value>") else {
-                break;
-            };
-            let (v, ds) = scope.eval(&e, &Type::Dynamic);
-            if ds.has_errors() {
-                len -= 1;
-                continue;
+            match next {
+                Ok(n) => {
+                    v = n;
+                    len += 1;
+                }
+                Err(_) => break,
             }
-            if !out.iter().any(|(t, _)| *t == text) && !v.marks().is_sensitive() && v.is_known() {
-                out.push((text, format!("is {}", compact_value(&v))));
-            }
-            break;
+        }
+        let Some(text) = traversal_source(root, &steps[..len]) else {
+            continue;
+        };
+        if !out.iter().any(|(t, _)| *t == text) && !v.marks().is_sensitive() && v.is_known() {
+            out.push((text, format!("is {}", compact_value(&v))));
         }
     }
     out.sort();

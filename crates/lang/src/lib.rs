@@ -6,6 +6,7 @@
 #![allow(clippy::result_large_err)]
 
 mod block;
+mod call;
 mod eval;
 mod exprvalues;
 mod ops;
@@ -101,6 +102,9 @@ pub struct Scope<'a> {
     /// Without functions every call is an unknown value: the static view of an expression
     /// that Terraform's JSON configuration uses for `constant_value`.
     pub functions: bool,
+    /// Inside a template that `templatefile` or `templatestring` renders, where (as in
+    /// Terraform) those two functions refuse to be called again.
+    pub(crate) in_template: bool,
 }
 
 impl<'a> Scope<'a> {
@@ -112,6 +116,7 @@ impl<'a> Scope<'a> {
             plan_timestamp: None,
             console: false,
             functions: true,
+            in_template: false,
         }
     }
 
@@ -131,6 +136,21 @@ impl<'a> Scope<'a> {
         let mut diags = Diagnostics::new();
         let v = eval::Evaluator::new(self).eval(expr, &mut diags);
         if diags.has_errors() {
+            return (Value::unknown(want.clone()), diags);
+        }
+        // Each evaluation may wrap values from earlier ones (a chain of locals), so the depth
+        // bound is kept here, where every value of the configuration passes.
+        if value::depth::too_deep(&v) {
+            diags.push(
+                Diagnostic::error(
+                    "Value too deeply nested",
+                    format!(
+                        "{}.",
+                        value::depth::too_deep_message("The result of this expression")
+                    ),
+                )
+                .with_subject(expr.range.clone()),
+            );
             return (Value::unknown(want.clone()), diags);
         }
         if *want == Type::Dynamic {
@@ -174,6 +194,7 @@ pub fn console_eval(src: &str, scope: &Scope) -> Result<String, Diagnostics> {
         plan_timestamp: scope.plan_timestamp,
         console: true,
         functions: scope.functions,
+        in_template: scope.in_template,
     };
     let mut diags = Diagnostics::new();
     let v = eval::Evaluator::new(&console_scope).eval(&expr, &mut diags);

@@ -40,8 +40,26 @@ pub(crate) fn parse_ref(
         "var" => (Reference::Var(need_attr("var")?.to_string()), 1),
         "local" => (Reference::Local(need_attr("local")?.to_string()), 1),
         "module" => (Reference::Module(need_attr("module")?.to_string()), 1),
-        "path" => (Reference::Path(need_attr("path")?.to_string()), 1),
-        "terraform" => (Reference::Terraform(need_attr("terraform")?.to_string()), 1),
+        "path" => match need_attr("path")? {
+            name @ ("module" | "root" | "cwd") => (Reference::Path(name.to_string()), 1),
+            other => {
+                return Err(Diagnostic::error(
+                    "Invalid \"path\" attribute",
+                    format!("The \"path\" object does not have an attribute named {other:?}."),
+                )
+                .with_subject(range.clone()))
+            }
+        },
+        "terraform" => match need_attr("terraform")? {
+            name @ ("workspace" | "applying") => (Reference::Terraform(name.to_string()), 1),
+            other => {
+                return Err(Diagnostic::error(
+                    "Invalid \"terraform\" attribute",
+                    format!("The \"terraform\" object does not have an attribute named {other:?}. The only supported attributes are terraform.workspace, the name of the currently-selected workspace, and terraform.applying, a boolean which is true only during apply."),
+                )
+                .with_subject(range.clone()))
+            }
+        },
         "self" => (Reference::SelfRef, 0),
         "count" => match need_attr("count")? {
             "index" => (Reference::CountIndex, 1),

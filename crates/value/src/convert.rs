@@ -55,44 +55,46 @@ fn convert_with(v: &Value, ty: &Type, unsafe_: bool) -> Result<Value, ConvertErr
 /// Whether a conversion from `from` to `to` exists at the type level (cty `GetConversion` /
 /// `GetConversionUnsafe` returning non-nil). Run-time failures are still possible.
 pub fn conversion_exists(from: &Type, to: &Type, unsafe_: bool) -> bool {
-    if from == to {
-        return true;
-    }
-    match (from, to) {
-        (_, Type::Dynamic) => true,
-        (Type::Dynamic, _) => unsafe_,
-        (a, b) if a.is_primitive() && b.is_primitive() => {
-            matches!((a, b), (Type::Number | Type::Bool, Type::String))
-                || unsafe_ && matches!(b, Type::Number | Type::Bool) && *a == Type::String
+    crate::depth::guard(|| {
+        if from == to {
+            return true;
         }
-        (Type::Object(i), Type::Object(o)) => {
-            o.attrs.iter().all(|(name, oty)| match i.attrs.get(name) {
-                None => o.optional.contains(name),
-                Some(ity) => conversion_exists(ity, oty, unsafe_),
-            })
-        }
-        (Type::Tuple(i), Type::Tuple(o)) => {
-            i.len() == o.len()
-                && i.iter()
-                    .zip(o)
-                    .all(|(a, b)| conversion_exists(a, b, unsafe_))
-        }
-        (Type::List(ie) | Type::Set(ie), Type::List(oe)) => conversion_exists(ie, oe, unsafe_),
-        (Type::List(_), Type::Set(_)) if !unsafe_ => false,
-        (Type::List(ie) | Type::Set(ie), Type::Set(oe)) => conversion_exists(ie, oe, unsafe_),
-        (Type::Map(ie), Type::Map(oe)) => conversion_exists(ie, oe, unsafe_),
-        (Type::Tuple(ts), Type::List(oe) | Type::Set(oe)) => {
-            tuple_collection_ety(ts, oe, unsafe_).is_some()
-        }
-        (Type::Object(o), Type::Map(oe)) => object_map_ety(o, oe, unsafe_).is_some(),
-        (Type::Map(me), Type::Object(o)) => {
-            unsafe_
-                && o.attrs.iter().all(|(name, aty)| {
-                    conversion_exists(me, aty, unsafe_) || o.optional.contains(name)
+        match (from, to) {
+            (_, Type::Dynamic) => true,
+            (Type::Dynamic, _) => unsafe_,
+            (a, b) if a.is_primitive() && b.is_primitive() => {
+                matches!((a, b), (Type::Number | Type::Bool, Type::String))
+                    || unsafe_ && matches!(b, Type::Number | Type::Bool) && *a == Type::String
+            }
+            (Type::Object(i), Type::Object(o)) => {
+                o.attrs.iter().all(|(name, oty)| match i.attrs.get(name) {
+                    None => o.optional.contains(name),
+                    Some(ity) => conversion_exists(ity, oty, unsafe_),
                 })
+            }
+            (Type::Tuple(i), Type::Tuple(o)) => {
+                i.len() == o.len()
+                    && i.iter()
+                        .zip(o)
+                        .all(|(a, b)| conversion_exists(a, b, unsafe_))
+            }
+            (Type::List(ie) | Type::Set(ie), Type::List(oe)) => conversion_exists(ie, oe, unsafe_),
+            (Type::List(_), Type::Set(_)) if !unsafe_ => false,
+            (Type::List(ie) | Type::Set(ie), Type::Set(oe)) => conversion_exists(ie, oe, unsafe_),
+            (Type::Map(ie), Type::Map(oe)) => conversion_exists(ie, oe, unsafe_),
+            (Type::Tuple(ts), Type::List(oe) | Type::Set(oe)) => {
+                tuple_collection_ety(ts, oe, unsafe_).is_some()
+            }
+            (Type::Object(o), Type::Map(oe)) => object_map_ety(o, oe, unsafe_).is_some(),
+            (Type::Map(me), Type::Object(o)) => {
+                unsafe_
+                    && o.attrs.iter().all(|(name, aty)| {
+                        conversion_exists(me, aty, unsafe_) || o.optional.contains(name)
+                    })
+            }
+            _ => false,
         }
-        _ => false,
-    }
+    })
 }
 
 /// The element type a tuple converts to for a list/set of `ety`, or `None` if it cannot.
@@ -136,30 +138,32 @@ fn run(
     unsafe_: bool,
     path: &mut Vec<PathStep>,
 ) -> Result<Value, ConvertError> {
-    if let Value::Marked(inner, marks) = v {
-        return Ok(run(inner, out, unsafe_, path)?.mark(*marks));
-    }
-    if *out == Type::Dynamic {
-        return Ok(v.clone());
-    }
-    match v {
-        Value::Unknown(u) => {
-            let target = dynamic_replace(&u.ty, &out.without_optional_deep());
-            return Ok(prepare_unknown_result(u, target));
+    crate::depth::guard(|| {
+        if let Value::Marked(inner, marks) = v {
+            return Ok(run(inner, out, unsafe_, path)?.mark(*marks));
         }
-        Value::Null(t) => {
-            return Ok(Value::Null(dynamic_replace(
-                t,
-                &out.without_optional_deep(),
-            )));
+        if *out == Type::Dynamic {
+            return Ok(v.clone());
         }
-        _ => {}
-    }
-    let in_ty = v.ty();
-    if in_ty == *out {
-        return Ok(v.clone());
-    }
-    convert_known(v, &in_ty, out, unsafe_, path)
+        match v {
+            Value::Unknown(u) => {
+                let target = dynamic_replace(&u.ty, &out.without_optional_deep());
+                return Ok(prepare_unknown_result(u, target));
+            }
+            Value::Null(t) => {
+                return Ok(Value::Null(dynamic_replace(
+                    t,
+                    &out.without_optional_deep(),
+                )));
+            }
+            _ => {}
+        }
+        let in_ty = v.ty();
+        if in_ty == *out {
+            return Ok(v.clone());
+        }
+        convert_known(v, &in_ty, out, unsafe_, path)
+    })
 }
 
 /// Runs the conversion of an element whose type may already match.
@@ -495,70 +499,72 @@ fn unify_map_elements(
 /// cty's `dynamicReplace`: the type a null or unknown of type `from` gets when converted to
 /// `to`, keeping what `from` knows where `to` has `dynamic`.
 fn dynamic_replace(from: &Type, to: &Type) -> Type {
-    if *from == Type::Dynamic {
-        return to.clone();
-    }
-    match to {
-        Type::Dynamic => from.clone(),
-        Type::String | Type::Number | Type::Bool => to.clone(),
-        Type::Map(oe) => match from {
-            Type::Map(ie) => Type::map(dynamic_replace(ie, oe)),
-            Type::Object(o) => {
-                let atys: Vec<Type> = o.attrs.values().cloned().collect();
-                let u = unify_with(&atys, true).unwrap_or(Type::Dynamic);
-                Type::map(dynamic_replace(&u, oe))
-            }
-            _ => to.clone(),
-        },
-        Type::Object(oo) => {
-            let mut attrs = BTreeMap::new();
-            match from {
-                Type::Map(ie) => {
-                    for (k, t) in &oo.attrs {
-                        attrs.insert(k.clone(), dynamic_replace(ie, t));
+    crate::depth::guard(|| {
+        if *from == Type::Dynamic {
+            return to.clone();
+        }
+        match to {
+            Type::Dynamic => from.clone(),
+            Type::String | Type::Number | Type::Bool => to.clone(),
+            Type::Map(oe) => match from {
+                Type::Map(ie) => Type::map(dynamic_replace(ie, oe)),
+                Type::Object(o) => {
+                    let atys: Vec<Type> = o.attrs.values().cloned().collect();
+                    let u = unify_with(&atys, true).unwrap_or(Type::Dynamic);
+                    Type::map(dynamic_replace(&u, oe))
+                }
+                _ => to.clone(),
+            },
+            Type::Object(oo) => {
+                let mut attrs = BTreeMap::new();
+                match from {
+                    Type::Map(ie) => {
+                        for (k, t) in &oo.attrs {
+                            attrs.insert(k.clone(), dynamic_replace(ie, t));
+                        }
                     }
-                }
-                Type::Object(io) => {
-                    for (k, t) in &oo.attrs {
-                        let r = match io.attrs.get(k) {
-                            Some(it) => dynamic_replace(it, t),
-                            None => t.clone(),
-                        };
-                        attrs.insert(k.clone(), r);
+                    Type::Object(io) => {
+                        for (k, t) in &oo.attrs {
+                            let r = match io.attrs.get(k) {
+                                Some(it) => dynamic_replace(it, t),
+                                None => t.clone(),
+                            };
+                            attrs.insert(k.clone(), r);
+                        }
                     }
+                    _ => {}
                 }
-                _ => {}
+                Type::object(attrs)
             }
-            Type::object(attrs)
-        }
-        Type::Set(oe) | Type::List(oe) => {
-            let inner = match from {
-                Type::Set(ie) | Type::List(ie) => dynamic_replace(ie, oe),
-                Type::Tuple(ts) => {
-                    let u = unify_with(ts, true).unwrap_or(Type::Dynamic);
-                    dynamic_replace(&u, oe)
+            Type::Set(oe) | Type::List(oe) => {
+                let inner = match from {
+                    Type::Set(ie) | Type::List(ie) => dynamic_replace(ie, oe),
+                    Type::Tuple(ts) => {
+                        let u = unify_with(ts, true).unwrap_or(Type::Dynamic);
+                        dynamic_replace(&u, oe)
+                    }
+                    _ => return to.clone(),
+                };
+                if matches!(to, Type::Set(_)) {
+                    Type::set(inner)
+                } else {
+                    Type::list(inner)
                 }
-                _ => return to.clone(),
-            };
-            if matches!(to, Type::Set(_)) {
-                Type::set(inner)
-            } else {
-                Type::list(inner)
+            }
+            Type::Tuple(ots) => {
+                let its: &[Type] = match from {
+                    Type::Tuple(ts) => ts,
+                    _ => &[],
+                };
+                Type::Tuple(
+                    ots.iter()
+                        .enumerate()
+                        .map(|(i, t)| dynamic_replace(its.get(i).unwrap_or(&Type::Dynamic), t))
+                        .collect(),
+                )
             }
         }
-        Type::Tuple(ots) => {
-            let its: &[Type] = match from {
-                Type::Tuple(ts) => ts,
-                _ => &[],
-            };
-            Type::Tuple(
-                ots.iter()
-                    .enumerate()
-                    .map(|(i, t)| dynamic_replace(its.get(i).unwrap_or(&Type::Dynamic), t))
-                    .collect(),
-            )
-        }
-    }
+    })
 }
 
 /// cty's `prepareUnknownResult`: the converted unknown keeps the not-null refinement and gets
@@ -605,10 +611,11 @@ fn prepare_unknown_result(src: &Unknown, target: Type) -> Value {
         r.length_lower = None;
         r.length_upper = None;
     }
-    Value::Unknown(Box::new(Unknown {
+    Unknown {
         ty: target,
         refinements: r,
-    }))
+    }
+    .into_value()
 }
 
 /// The most specific type that all of `types` convert to (cty's `convert.UnifyUnsafe`), or
@@ -851,66 +858,68 @@ fn sort_types(types: &[Type]) -> Vec<usize> {
 
 /// cty's `compareTypes`: negative when `a` is preferred (more general) over `b`.
 fn compare_types(a: &Type, b: &Type) -> i32 {
-    if *a == Type::Dynamic || *b == Type::Dynamic {
-        return match (*a == Type::Dynamic, *b == Type::Dynamic) {
-            (false, true) => -1,
-            (true, false) => 1,
-            _ => 0,
+    crate::depth::guard(|| {
+        if *a == Type::Dynamic || *b == Type::Dynamic {
+            return match (*a == Type::Dynamic, *b == Type::Dynamic) {
+                (false, true) => -1,
+                (true, false) => 1,
+                _ => 0,
+            };
+        }
+        if a.is_primitive() && b.is_primitive() && (*a == Type::String || *b == Type::String) {
+            return match (*a == Type::String, *b == Type::String) {
+                (false, true) => 1,
+                (true, false) => -1,
+                _ => 0,
+            };
+        }
+        match (a, b) {
+            (Type::List(x), Type::List(y))
+            | (Type::Set(x), Type::Set(y))
+            | (Type::Map(x), Type::Map(y)) => return compare_types(x, y),
+            _ => {}
+        }
+        let (a, b, swap) = match (a, b) {
+            (Type::Tuple(_), Type::List(_))
+            | (Type::Object(_), Type::Map(_))
+            | (Type::Set(_), Type::Tuple(_))
+            | (Type::Set(_), Type::List(_)) => (b, a, -1),
+            _ => (a, b, 1),
         };
-    }
-    if a.is_primitive() && b.is_primitive() && (*a == Type::String || *b == Type::String) {
-        return match (*a == Type::String, *b == Type::String) {
-            (false, true) => 1,
-            (true, false) => -1,
-            _ => 0,
-        };
-    }
-    match (a, b) {
-        (Type::List(x), Type::List(y))
-        | (Type::Set(x), Type::Set(y))
-        | (Type::Map(x), Type::Map(y)) => return compare_types(x, y),
-        _ => {}
-    }
-    let (a, b, swap) = match (a, b) {
-        (Type::Tuple(_), Type::List(_))
-        | (Type::Object(_), Type::Map(_))
-        | (Type::Set(_), Type::Tuple(_))
-        | (Type::Set(_), Type::List(_)) => (b, a, -1),
-        _ => (a, b, 1),
-    };
-    match (a, b) {
-        (Type::Tuple(_) | Type::List(_), Type::Set(_)) => -swap,
-        (Type::List(_), Type::Tuple(_)) => -swap,
-        (Type::Map(_), Type::Object(_)) => -swap,
-        (Type::Object(x), Type::Object(y)) => {
-            if x.attrs.len() != y.attrs.len() {
-                return 0;
-            }
-            let (mut a_super, mut b_super) = (false, false);
-            for (k, at) in &x.attrs {
-                let Some(bt) = y.attrs.get(k) else {
+        match (a, b) {
+            (Type::Tuple(_) | Type::List(_), Type::Set(_)) => -swap,
+            (Type::List(_), Type::Tuple(_)) => -swap,
+            (Type::Map(_), Type::Object(_)) => -swap,
+            (Type::Object(x), Type::Object(y)) => {
+                if x.attrs.len() != y.attrs.len() {
                     return 0;
-                };
-                let c = compare_types(at, bt);
-                a_super |= c < 0;
-                b_super |= c > 0;
+                }
+                let (mut a_super, mut b_super) = (false, false);
+                for (k, at) in &x.attrs {
+                    let Some(bt) = y.attrs.get(k) else {
+                        return 0;
+                    };
+                    let c = compare_types(at, bt);
+                    a_super |= c < 0;
+                    b_super |= c > 0;
+                }
+                super_result(a_super, b_super, swap)
             }
-            super_result(a_super, b_super, swap)
+            (Type::Tuple(x), Type::Tuple(y)) => {
+                if x.len() != y.len() {
+                    return 0;
+                }
+                let (mut a_super, mut b_super) = (false, false);
+                for (at, bt) in x.iter().zip(y) {
+                    let c = compare_types(at, bt);
+                    a_super |= c < 0;
+                    b_super |= c > 0;
+                }
+                super_result(a_super, b_super, swap)
+            }
+            _ => 0,
         }
-        (Type::Tuple(x), Type::Tuple(y)) => {
-            if x.len() != y.len() {
-                return 0;
-            }
-            let (mut a_super, mut b_super) = (false, false);
-            for (at, bt) in x.iter().zip(y) {
-                let c = compare_types(at, bt);
-                a_super |= c < 0;
-                b_super |= c > 0;
-            }
-            super_result(a_super, b_super, swap)
-        }
-        _ => 0,
-    }
+    })
 }
 
 fn super_result(a_super: bool, b_super: bool, swap: i32) -> i32 {
@@ -1190,13 +1199,28 @@ mod tests {
 
     #[test]
     fn unknowns_nulls_marks() {
+        // An unknown tuple's length is known, and a list of known length is a known list of
+        // unknown elements (cty's refinements collapse to it).
         let u = Value::unknown(Type::Tuple(vec![Type::Number, Type::Number]));
         let got = convert(&u, &Type::list(Type::Dynamic)).unwrap();
+        assert_eq!(
+            got,
+            Value::List(
+                Type::Number,
+                vec![Value::unknown(Type::Number), Value::unknown(Type::Number)]
+            ),
+            "{got:?}"
+        );
+        let u = Value::unknown(Type::Tuple(vec![Type::Number, Type::String]));
+        let got = convert(&u, &Type::set(Type::String)).unwrap();
         let Value::Unknown(gu) = &got else {
             panic!("{got:?}")
         };
-        assert_eq!(gu.ty, Type::list(Type::Number));
-        assert_eq!(gu.refinements.length_lower, Some(2));
+        assert_eq!(gu.ty, Type::set(Type::String));
+        assert_eq!(
+            (gu.refinements.length_lower, gu.refinements.length_upper),
+            (Some(1), Some(2))
+        );
         assert_eq!(
             convert(&Value::Null(Type::Dynamic), &Type::String).unwrap(),
             Value::Null(Type::String)

@@ -93,103 +93,105 @@ pub fn from_msgpack(bytes: &[u8], ty: &Type) -> Result<Value, MsgpackError> {
 }
 
 fn encode(v: &Value, ty: &Type, path: &mut Path) -> Result<Mp, MsgpackError> {
-    let v = v.unmarked();
-    if *ty == Type::Dynamic {
-        // Only a value whose own type is dynamic (an untyped null or unknown) goes bare;
-        // everything else carries its type so the receiver can decode it.
-        let vty = v.ty();
-        if vty != Type::Dynamic {
-            let type_json = type_to_json_bytes(&vty);
-            let inner = encode(v, &vty, path)?;
-            return Ok(Mp::Array(vec![Mp::Binary(type_json), inner]));
+    crate::depth::guard(|| {
+        let v = v.unmarked();
+        if *ty == Type::Dynamic {
+            // Only a value whose own type is dynamic (an untyped null or unknown) goes bare;
+            // everything else carries its type so the receiver can decode it.
+            let vty = v.ty();
+            if vty != Type::Dynamic {
+                let type_json = type_to_json_bytes(&vty);
+                let inner = encode(v, &vty, path)?;
+                return Ok(Mp::Array(vec![Mp::Binary(type_json), inner]));
+            }
         }
-    }
-    match v {
-        Value::Unknown(u) => return Ok(encode_unknown(u, ty, path)),
-        Value::Null(_) => return Ok(Mp::Nil),
-        _ => {}
-    }
-    match ty {
-        Type::Dynamic => Err(err(path, "a known value must have a concrete type")),
-        Type::String => match v {
-            Value::String(s) => Ok(Mp::from(s.as_str())),
-            Value::Number(n) => Ok(Mp::from(n.to_string())),
-            Value::Bool(b) => Ok(Mp::from(if *b { "true" } else { "false" })),
-            other => Err(mismatch(path, ty, other)),
-        },
-        Type::Number => match v {
-            Value::Number(n) => Ok(encode_number(n)),
-            Value::String(s) => Number::parse(s.trim())
-                .map(|n| encode_number(&n))
-                .ok_or_else(|| err(path, format!("a number is required, not {s:?}"))),
-            other => Err(mismatch(path, ty, other)),
-        },
-        Type::Bool => match v {
-            Value::Bool(b) => Ok(Mp::Boolean(*b)),
-            Value::String(s) if s == "true" => Ok(Mp::Boolean(true)),
-            Value::String(s) if s == "false" => Ok(Mp::Boolean(false)),
-            other => Err(mismatch(path, ty, other)),
-        },
-        Type::List(ety) | Type::Set(ety) => match v {
-            Value::List(_, vs) | Value::Set(_, vs) | Value::Tuple(vs) => {
-                let mut out = Vec::with_capacity(vs.len());
-                for (i, e) in vs.iter().enumerate() {
-                    out.push(path.with(format!("[{i}]"), |p| encode(e, ety, p))?);
+        match v {
+            Value::Unknown(u) => return Ok(encode_unknown(u, ty, path)),
+            Value::Null(_) => return Ok(Mp::Nil),
+            _ => {}
+        }
+        match ty {
+            Type::Dynamic => Err(err(path, "a known value must have a concrete type")),
+            Type::String => match v {
+                Value::String(s) => Ok(Mp::from(s.as_str())),
+                Value::Number(n) => Ok(Mp::from(n.to_string())),
+                Value::Bool(b) => Ok(Mp::from(if *b { "true" } else { "false" })),
+                other => Err(mismatch(path, ty, other)),
+            },
+            Type::Number => match v {
+                Value::Number(n) => Ok(encode_number(n)),
+                Value::String(s) => Number::parse(s.trim())
+                    .map(|n| encode_number(&n))
+                    .ok_or_else(|| err(path, format!("a number is required, not {s:?}"))),
+                other => Err(mismatch(path, ty, other)),
+            },
+            Type::Bool => match v {
+                Value::Bool(b) => Ok(Mp::Boolean(*b)),
+                Value::String(s) if s == "true" => Ok(Mp::Boolean(true)),
+                Value::String(s) if s == "false" => Ok(Mp::Boolean(false)),
+                other => Err(mismatch(path, ty, other)),
+            },
+            Type::List(ety) | Type::Set(ety) => match v {
+                Value::List(_, vs) | Value::Set(_, vs) | Value::Tuple(vs) => {
+                    let mut out = Vec::with_capacity(vs.len());
+                    for (i, e) in vs.iter().enumerate() {
+                        out.push(path.with(format!("[{i}]"), |p| encode(e, ety, p))?);
+                    }
+                    Ok(Mp::Array(out))
                 }
-                Ok(Mp::Array(out))
-            }
-            other => Err(mismatch(path, ty, other)),
-        },
-        Type::Map(ety) => match v {
-            Value::Map(_, m) | Value::Object(m) => {
-                let mut out = Vec::with_capacity(m.len());
-                for (k, e) in m {
-                    let ev = path.with(format!("[{k:?}]"), |p| encode(e, ety, p))?;
-                    out.push((Mp::from(k.as_str()), ev));
+                other => Err(mismatch(path, ty, other)),
+            },
+            Type::Map(ety) => match v {
+                Value::Map(_, m) | Value::Object(m) => {
+                    let mut out = Vec::with_capacity(m.len());
+                    for (k, e) in m {
+                        let ev = path.with(format!("[{k:?}]"), |p| encode(e, ety, p))?;
+                        out.push((Mp::from(k.as_str()), ev));
+                    }
+                    Ok(Mp::Map(out))
                 }
-                Ok(Mp::Map(out))
-            }
-            other => Err(mismatch(path, ty, other)),
-        },
-        Type::Tuple(etys) => match v {
-            Value::Tuple(vs) | Value::List(_, vs) => {
-                if vs.len() != etys.len() {
-                    return Err(err(
-                        path,
-                        format!(
-                            "a tuple of {} elements is required, got {}",
-                            etys.len(),
-                            vs.len()
-                        ),
-                    ));
+                other => Err(mismatch(path, ty, other)),
+            },
+            Type::Tuple(etys) => match v {
+                Value::Tuple(vs) | Value::List(_, vs) => {
+                    if vs.len() != etys.len() {
+                        return Err(err(
+                            path,
+                            format!(
+                                "a tuple of {} elements is required, got {}",
+                                etys.len(),
+                                vs.len()
+                            ),
+                        ));
+                    }
+                    let mut out = Vec::with_capacity(vs.len());
+                    for (i, (e, ety)) in vs.iter().zip(etys).enumerate() {
+                        out.push(path.with(format!("[{i}]"), |p| encode(e, ety, p))?);
+                    }
+                    Ok(Mp::Array(out))
                 }
-                let mut out = Vec::with_capacity(vs.len());
-                for (i, (e, ety)) in vs.iter().zip(etys).enumerate() {
-                    out.push(path.with(format!("[{i}]"), |p| encode(e, ety, p))?);
+                other => Err(mismatch(path, ty, other)),
+            },
+            Type::Object(ObjectType { attrs, .. }) => match v {
+                Value::Object(m) | Value::Map(_, m) => {
+                    if let Some(extra) = m.keys().find(|k| !attrs.contains_key(*k)) {
+                        return Err(err(path, format!("unsupported attribute {extra:?}")));
+                    }
+                    // BTreeMap iteration is sorted by bytes, as cty sorts attribute names.
+                    let mut out = Vec::with_capacity(attrs.len());
+                    for (name, aty) in attrs {
+                        let av = match m.get(name) {
+                            Some(av) => path.with(format!(".{name}"), |p| encode(av, aty, p))?,
+                            None => Mp::Nil,
+                        };
+                        out.push((Mp::from(name.as_str()), av));
+                    }
+                    Ok(Mp::Map(out))
                 }
-                Ok(Mp::Array(out))
-            }
-            other => Err(mismatch(path, ty, other)),
-        },
-        Type::Object(ObjectType { attrs, .. }) => match v {
-            Value::Object(m) | Value::Map(_, m) => {
-                if let Some(extra) = m.keys().find(|k| !attrs.contains_key(*k)) {
-                    return Err(err(path, format!("unsupported attribute {extra:?}")));
-                }
-                // BTreeMap iteration is sorted by bytes, as cty sorts attribute names.
-                let mut out = Vec::with_capacity(attrs.len());
-                for (name, aty) in attrs {
-                    let av = match m.get(name) {
-                        Some(av) => path.with(format!(".{name}"), |p| encode(av, aty, p))?,
-                        None => Mp::Nil,
-                    };
-                    out.push((Mp::from(name.as_str()), av));
-                }
-                Ok(Mp::Map(out))
-            }
-            other => Err(mismatch(path, ty, other)),
-        },
-    }
+                other => Err(mismatch(path, ty, other)),
+            },
+        }
+    })
 }
 
 fn mismatch(path: &Path, want: &Type, got: &Value) -> MsgpackError {
@@ -269,116 +271,118 @@ fn encode_unknown(u: &Unknown, ty: &Type, _path: &Path) -> Mp {
 }
 
 fn decode(mp: &Mp, ty: &Type, path: &mut Path) -> Result<Value, MsgpackError> {
-    // Extensions are unknowns whatever the type, as in cty; that check comes before the
-    // dynamic wrapper, so an unknown of dynamic type is bare.
-    if let Mp::Ext(code, payload) = mp {
-        return decode_unknown(*code, payload, ty, path);
-    }
-    if *ty == Type::Dynamic {
-        return match mp {
-            Mp::Nil => Ok(Value::Null(Type::Dynamic)),
-            Mp::Array(items) if items.len() == 2 => {
-                let type_json = match &items[0] {
-                    Mp::Binary(b) => b.as_slice(),
-                    Mp::String(s) => s.as_bytes(),
-                    _ => return Err(err(path, "dynamic value type must be bytes")),
-                };
-                let real = type_from_json_bytes(type_json)
-                    .map_err(|e| err(path, format!("invalid dynamic type: {e}")))?;
-                decode(&items[1], &real, path)
-            }
-            _ => Err(err(
-                path,
-                "dynamic value array must have exactly two elements",
-            )),
-        };
-    }
-    if let Mp::Nil = mp {
-        return Ok(Value::Null(ty.clone()));
-    }
-    match ty {
-        Type::Dynamic => unreachable!("handled above"),
-        Type::Bool => match mp {
-            Mp::Boolean(b) => Ok(Value::Bool(*b)),
-            _ => Err(err(path, "bool is required")),
-        },
-        Type::String => match mp {
-            Mp::String(s) => s
-                .as_str()
-                .map(Value::string)
-                .ok_or_else(|| err(path, "string is not valid UTF-8")),
-            _ => Err(err(path, "string is required")),
-        },
-        Type::Number => decode_number(mp)
-            .map(Value::Number)
-            .ok_or_else(|| err(path, "number is required")),
-        Type::List(ety) | Type::Set(ety) => {
-            let Mp::Array(items) = mp else {
-                return Err(err(path, format!("{} is required", ty.friendly_name())));
-            };
-            let mut vals = Vec::with_capacity(items.len());
-            for (i, item) in items.iter().enumerate() {
-                vals.push(path.with(format!("[{i}]"), |p| decode(item, ety, p))?);
-            }
-            let ety = collection_elem_type(ety, vals.iter(), path)?;
-            if matches!(ty, Type::Set(_)) {
-                // Providers send set elements in their own order; cty's is the canonical one.
-                Ok(Value::set_of(ety, vals))
-            } else {
-                Ok(Value::List(ety, vals))
-            }
+    crate::depth::guard(|| {
+        // Extensions are unknowns whatever the type, as in cty; that check comes before the
+        // dynamic wrapper, so an unknown of dynamic type is bare.
+        if let Mp::Ext(code, payload) = mp {
+            return decode_unknown(*code, payload, ty, path);
         }
-        Type::Map(ety) => {
-            let Mp::Map(entries) = mp else {
-                return Err(err(path, "a map is required"));
-            };
-            let mut vals = BTreeMap::new();
-            for (k, item) in entries {
-                let key = map_key(k, path)?;
-                let v = path.with(format!("[{key:?}]"), |p| decode(item, ety, p))?;
-                vals.insert(key, v);
-            }
-            let ety = collection_elem_type(ety, vals.values(), path)?;
-            Ok(Value::Map(ety, vals))
-        }
-        Type::Tuple(etys) => {
-            let Mp::Array(items) = mp else {
-                return Err(err(path, "a tuple is required"));
-            };
-            if items.len() != etys.len() {
-                return Err(err(
+        if *ty == Type::Dynamic {
+            return match mp {
+                Mp::Nil => Ok(Value::Null(Type::Dynamic)),
+                Mp::Array(items) if items.len() == 2 => {
+                    let type_json = match &items[0] {
+                        Mp::Binary(b) => b.as_slice(),
+                        Mp::String(s) => s.as_bytes(),
+                        _ => return Err(err(path, "dynamic value type must be bytes")),
+                    };
+                    let real = type_from_json_bytes(type_json)
+                        .map_err(|e| err(path, format!("invalid dynamic type: {e}")))?;
+                    decode(&items[1], &real, path)
+                }
+                _ => Err(err(
                     path,
-                    format!("a tuple of length {} is required", etys.len()),
-                ));
-            }
-            let mut vals = Vec::with_capacity(items.len());
-            for (i, (item, ety)) in items.iter().zip(etys).enumerate() {
-                vals.push(path.with(format!("[{i}]"), |p| decode(item, ety, p))?);
-            }
-            Ok(Value::Tuple(vals))
-        }
-        Type::Object(ObjectType { attrs, .. }) => {
-            let Mp::Map(entries) = mp else {
-                return Err(err(path, "an object is required"));
+                    "dynamic value array must have exactly two elements",
+                )),
             };
-            let mut vals = BTreeMap::new();
-            for (k, item) in entries {
-                let key = map_key(k, path)?;
-                let Some(aty) = attrs.get(&key) else {
-                    return Err(err(path, format!("unsupported attribute {key:?}")));
-                };
-                let v = path.with(format!(".{key}"), |p| decode(item, aty, p))?;
-                vals.insert(key, v);
-            }
-            // Encoders must send every attribute; tolerate ones that do not by reading the
-            // missing attributes as null rather than failing the whole response.
-            for (name, aty) in attrs {
-                vals.entry(name.clone())
-                    .or_insert_with(|| Value::Null(aty.clone()));
-            }
-            Ok(Value::Object(vals))
         }
-    }
+        if let Mp::Nil = mp {
+            return Ok(Value::Null(ty.clone()));
+        }
+        match ty {
+            Type::Dynamic => unreachable!("handled above"),
+            Type::Bool => match mp {
+                Mp::Boolean(b) => Ok(Value::Bool(*b)),
+                _ => Err(err(path, "bool is required")),
+            },
+            Type::String => match mp {
+                Mp::String(s) => s
+                    .as_str()
+                    .map(Value::string)
+                    .ok_or_else(|| err(path, "string is not valid UTF-8")),
+                _ => Err(err(path, "string is required")),
+            },
+            Type::Number => decode_number(mp)
+                .map(Value::Number)
+                .ok_or_else(|| err(path, "number is required")),
+            Type::List(ety) | Type::Set(ety) => {
+                let Mp::Array(items) = mp else {
+                    return Err(err(path, format!("{} is required", ty.friendly_name())));
+                };
+                let mut vals = Vec::with_capacity(items.len());
+                for (i, item) in items.iter().enumerate() {
+                    vals.push(path.with(format!("[{i}]"), |p| decode(item, ety, p))?);
+                }
+                let ety = collection_elem_type(ety, vals.iter(), path)?;
+                if matches!(ty, Type::Set(_)) {
+                    // Providers send set elements in their own order; cty's is the canonical one.
+                    Ok(Value::set_of(ety, vals))
+                } else {
+                    Ok(Value::List(ety, vals))
+                }
+            }
+            Type::Map(ety) => {
+                let Mp::Map(entries) = mp else {
+                    return Err(err(path, "a map is required"));
+                };
+                let mut vals = BTreeMap::new();
+                for (k, item) in entries {
+                    let key = map_key(k, path)?;
+                    let v = path.with(format!("[{key:?}]"), |p| decode(item, ety, p))?;
+                    vals.insert(key, v);
+                }
+                let ety = collection_elem_type(ety, vals.values(), path)?;
+                Ok(Value::Map(ety, vals))
+            }
+            Type::Tuple(etys) => {
+                let Mp::Array(items) = mp else {
+                    return Err(err(path, "a tuple is required"));
+                };
+                if items.len() != etys.len() {
+                    return Err(err(
+                        path,
+                        format!("a tuple of length {} is required", etys.len()),
+                    ));
+                }
+                let mut vals = Vec::with_capacity(items.len());
+                for (i, (item, ety)) in items.iter().zip(etys).enumerate() {
+                    vals.push(path.with(format!("[{i}]"), |p| decode(item, ety, p))?);
+                }
+                Ok(Value::Tuple(vals))
+            }
+            Type::Object(ObjectType { attrs, .. }) => {
+                let Mp::Map(entries) = mp else {
+                    return Err(err(path, "an object is required"));
+                };
+                let mut vals = BTreeMap::new();
+                for (k, item) in entries {
+                    let key = map_key(k, path)?;
+                    let Some(aty) = attrs.get(&key) else {
+                        return Err(err(path, format!("unsupported attribute {key:?}")));
+                    };
+                    let v = path.with(format!(".{key}"), |p| decode(item, aty, p))?;
+                    vals.insert(key, v);
+                }
+                // Encoders must send every attribute; tolerate ones that do not by reading the
+                // missing attributes as null rather than failing the whole response.
+                for (name, aty) in attrs {
+                    vals.entry(name.clone())
+                        .or_insert_with(|| Value::Null(aty.clone()));
+                }
+                Ok(Value::Object(vals))
+            }
+        }
+    })
 }
 
 fn map_key(k: &Mp, path: &Path) -> Result<String, MsgpackError> {
@@ -520,10 +524,11 @@ fn decode_unknown(code: i8, payload: &[u8], ty: &Type, path: &Path) -> Result<Va
             _ => {}
         }
     }
-    Ok(Value::Unknown(Box::new(Unknown {
+    Ok(Unknown {
         ty: ty.clone(),
         refinements: r,
-    })))
+    }
+    .into_value())
 }
 
 /// cty's JSON type encoding, compact, with object attributes in sorted order.
@@ -534,59 +539,61 @@ fn type_to_json_bytes(ty: &Type) -> Vec<u8> {
 }
 
 fn write_type_json(ty: &Type, out: &mut Vec<u8>) {
-    match ty {
-        Type::Dynamic => out.extend_from_slice(b"\"dynamic\""),
-        Type::String => out.extend_from_slice(b"\"string\""),
-        Type::Number => out.extend_from_slice(b"\"number\""),
-        Type::Bool => out.extend_from_slice(b"\"bool\""),
-        Type::List(t) | Type::Set(t) | Type::Map(t) => {
-            let kind: &[u8] = match ty {
-                Type::List(_) => b"[\"list\",",
-                Type::Set(_) => b"[\"set\",",
-                _ => b"[\"map\",",
-            };
-            out.extend_from_slice(kind);
-            write_type_json(t, out);
-            out.push(b']');
-        }
-        Type::Object(o) => {
-            out.extend_from_slice(b"[\"object\",{");
-            for (i, (k, t)) in o.attrs.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                // serde_json escapes exactly as a JSON string needs; it cannot fail for &str.
-                out.extend_from_slice(
-                    serde_json::to_string(k)
-                        .unwrap_or_else(|_| "\"\"".into())
-                        .as_bytes(),
-                );
-                out.push(b':');
+    crate::depth::guard(|| {
+        match ty {
+            Type::Dynamic => out.extend_from_slice(b"\"dynamic\""),
+            Type::String => out.extend_from_slice(b"\"string\""),
+            Type::Number => out.extend_from_slice(b"\"number\""),
+            Type::Bool => out.extend_from_slice(b"\"bool\""),
+            Type::List(t) | Type::Set(t) | Type::Map(t) => {
+                let kind: &[u8] = match ty {
+                    Type::List(_) => b"[\"list\",",
+                    Type::Set(_) => b"[\"set\",",
+                    _ => b"[\"map\",",
+                };
+                out.extend_from_slice(kind);
                 write_type_json(t, out);
+                out.push(b']');
             }
-            out.push(b'}');
-            if !o.optional.is_empty() {
-                out.push(b',');
-                let names: Vec<&String> = o.optional.iter().collect();
-                out.extend_from_slice(
-                    serde_json::to_string(&names)
-                        .unwrap_or_else(|_| "[]".into())
-                        .as_bytes(),
-                );
-            }
-            out.push(b']');
-        }
-        Type::Tuple(ts) => {
-            out.extend_from_slice(b"[\"tuple\",[");
-            for (i, t) in ts.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
+            Type::Object(o) => {
+                out.extend_from_slice(b"[\"object\",{");
+                for (i, (k, t)) in o.attrs.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    // serde_json escapes exactly as a JSON string needs; it cannot fail for &str.
+                    out.extend_from_slice(
+                        serde_json::to_string(k)
+                            .unwrap_or_else(|_| "\"\"".into())
+                            .as_bytes(),
+                    );
+                    out.push(b':');
+                    write_type_json(t, out);
                 }
-                write_type_json(t, out);
+                out.push(b'}');
+                if !o.optional.is_empty() {
+                    out.push(b',');
+                    let names: Vec<&String> = o.optional.iter().collect();
+                    out.extend_from_slice(
+                        serde_json::to_string(&names)
+                            .unwrap_or_else(|_| "[]".into())
+                            .as_bytes(),
+                    );
+                }
+                out.push(b']');
             }
-            out.extend_from_slice(b"]]");
+            Type::Tuple(ts) => {
+                out.extend_from_slice(b"[\"tuple\",[");
+                for (i, t) in ts.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    write_type_json(t, out);
+                }
+                out.extend_from_slice(b"]]");
+            }
         }
-    }
+    })
 }
 
 fn type_from_json_bytes(bytes: &[u8]) -> Result<Type, String> {
@@ -595,52 +602,54 @@ fn type_from_json_bytes(bytes: &[u8]) -> Result<Type, String> {
 }
 
 fn type_from_json(j: &serde_json::Value) -> Result<Type, String> {
-    use serde_json::Value as J;
-    match j {
-        J::String(s) => match s.as_str() {
-            "string" => Ok(Type::String),
-            "number" => Ok(Type::Number),
-            "bool" => Ok(Type::Bool),
-            "dynamic" => Ok(Type::Dynamic),
-            other => Err(format!("unknown primitive type {other:?}")),
-        },
-        J::Array(items) => {
-            let kind = items.first().and_then(J::as_str).unwrap_or("");
-            match (kind, items.len()) {
-                ("list", 2) => Ok(Type::list(type_from_json(&items[1])?)),
-                ("set", 2) => Ok(Type::set(type_from_json(&items[1])?)),
-                ("map", 2) => Ok(Type::map(type_from_json(&items[1])?)),
-                ("tuple", 2) => {
-                    let J::Array(ts) = &items[1] else {
-                        return Err("tuple element types must be an array".into());
-                    };
-                    Ok(Type::Tuple(
-                        ts.iter().map(type_from_json).collect::<Result<_, _>>()?,
-                    ))
-                }
-                ("object", 2 | 3) => {
-                    let J::Object(attrs) = &items[1] else {
-                        return Err("object attribute types must be an object".into());
-                    };
-                    let mut ot = ObjectType::default();
-                    for (k, t) in attrs {
-                        ot.attrs.insert(k.clone(), type_from_json(t)?);
+    crate::depth::guard(|| {
+        use serde_json::Value as J;
+        match j {
+            J::String(s) => match s.as_str() {
+                "string" => Ok(Type::String),
+                "number" => Ok(Type::Number),
+                "bool" => Ok(Type::Bool),
+                "dynamic" => Ok(Type::Dynamic),
+                other => Err(format!("unknown primitive type {other:?}")),
+            },
+            J::Array(items) => {
+                let kind = items.first().and_then(J::as_str).unwrap_or("");
+                match (kind, items.len()) {
+                    ("list", 2) => Ok(Type::list(type_from_json(&items[1])?)),
+                    ("set", 2) => Ok(Type::set(type_from_json(&items[1])?)),
+                    ("map", 2) => Ok(Type::map(type_from_json(&items[1])?)),
+                    ("tuple", 2) => {
+                        let J::Array(ts) = &items[1] else {
+                            return Err("tuple element types must be an array".into());
+                        };
+                        Ok(Type::Tuple(
+                            ts.iter().map(type_from_json).collect::<Result<_, _>>()?,
+                        ))
                     }
-                    if let Some(J::Array(opt)) = items.get(2) {
-                        for o in opt {
-                            let name = o
-                                .as_str()
-                                .ok_or("optional attribute names must be strings")?;
-                            ot.optional.insert(name.to_string());
+                    ("object", 2 | 3) => {
+                        let J::Object(attrs) = &items[1] else {
+                            return Err("object attribute types must be an object".into());
+                        };
+                        let mut ot = ObjectType::default();
+                        for (k, t) in attrs {
+                            ot.attrs.insert(k.clone(), type_from_json(t)?);
                         }
+                        if let Some(J::Array(opt)) = items.get(2) {
+                            for o in opt {
+                                let name = o
+                                    .as_str()
+                                    .ok_or("optional attribute names must be strings")?;
+                                ot.optional.insert(name.to_string());
+                            }
+                        }
+                        Ok(Type::Object(ot))
                     }
-                    Ok(Type::Object(ot))
+                    _ => Err(format!("invalid type specification {j}")),
                 }
-                _ => Err(format!("invalid type specification {j}")),
             }
+            _ => Err(format!("invalid type specification {j}")),
         }
-        _ => Err(format!("invalid type specification {j}")),
-    }
+    })
 }
 
 #[cfg(test)]

@@ -86,110 +86,114 @@ impl Value {
     /// depends on unknown values. Nulls of any type are equal to each other. Marks of both
     /// sides (at any depth) are carried to the result.
     pub fn equals(&self, other: &Value) -> Value {
-        if self.has_marks_deep() || other.has_marks_deep() {
-            let (a, ma) = self.clone().unmark_deep();
-            let (b, mb) = other.clone().unmark_deep();
-            return a.equals(&b).mark(ma | mb);
-        }
-        let unknown_result = || {
-            Value::Unknown(Box::new(Unknown {
-                ty: Type::Bool,
-                refinements: Refinements {
-                    not_null: true,
-                    ..Refinements::default()
-                },
-            }))
-        };
-        if self.is_null() && definitely_not_null(other)
-            || other.is_null() && definitely_not_null(self)
-        {
-            return Value::Bool(false);
-        }
-        match (self, other) {
-            (Value::Unknown(u), k) | (k, Value::Unknown(u)) if k.is_known() => {
-                if range_excludes(u, k) {
-                    return Value::Bool(false);
-                }
-                if k.is_null() || u.ty.has_dynamic() {
+        crate::depth::guard(|| {
+            if self.has_marks_deep() || other.has_marks_deep() {
+                let (a, ma) = self.clone().unmark_deep();
+                let (b, mb) = other.clone().unmark_deep();
+                return a.equals(&b).mark(ma | mb);
+            }
+            let unknown_result = || {
+                Value::Unknown(Box::new(Unknown {
+                    ty: Type::Bool,
+                    refinements: Refinements {
+                        not_null: true,
+                        ..Refinements::default()
+                    },
+                }))
+            };
+            if self.is_null() && definitely_not_null(other)
+                || other.is_null() && definitely_not_null(self)
+            {
+                return Value::Bool(false);
+            }
+            match (self, other) {
+                (Value::Unknown(u), k) | (k, Value::Unknown(u)) if k.is_known() => {
+                    if range_excludes(u, k) {
+                        return Value::Bool(false);
+                    }
+                    if k.is_null() || u.ty.has_dynamic() {
+                        return unknown_result();
+                    }
+                    if k.ty() != u.ty {
+                        return Value::Bool(false);
+                    }
                     return unknown_result();
                 }
-                if k.ty() != u.ty {
+                (Value::Unknown(_), Value::Unknown(_)) => return unknown_result(),
+                _ => {}
+            }
+            match (self.is_null(), other.is_null()) {
+                (true, true) => return Value::Bool(true),
+                (true, false) | (false, true) => return Value::Bool(false),
+                _ => {}
+            }
+            if !self.has_wholly_known_type() || !other.has_wholly_known_type() {
+                let (ta, tb) = (self.ty(), other.ty());
+                if !conforms(&ta, &tb) && !conforms(&tb, &ta) {
                     return Value::Bool(false);
                 }
                 return unknown_result();
             }
-            (Value::Unknown(_), Value::Unknown(_)) => return unknown_result(),
-            _ => {}
-        }
-        match (self.is_null(), other.is_null()) {
-            (true, true) => return Value::Bool(true),
-            (true, false) | (false, true) => return Value::Bool(false),
-            _ => {}
-        }
-        if !self.has_wholly_known_type() || !other.has_wholly_known_type() {
-            let (ta, tb) = (self.ty(), other.ty());
-            if !conforms(&ta, &tb) && !conforms(&tb, &ta) {
+            if self.ty() != other.ty() {
                 return Value::Bool(false);
             }
-            return unknown_result();
-        }
-        if self.ty() != other.ty() {
-            return Value::Bool(false);
-        }
-        // Combines element comparisons: stop at the first false; any unknown makes the whole
-        // answer unknown (cty stops at whichever it meets first; we walk in key order).
-        fn all_equal<'a>(pairs: impl Iterator<Item = (&'a Value, &'a Value)>) -> Option<bool> {
-            for (a, b) in pairs {
-                match a.equals(b).as_bool() {
-                    None => return None,
-                    Some(false) => return Some(false),
-                    Some(true) => {}
-                }
+            // Combines element comparisons: stop at the first false; any unknown makes the whole
+            // answer unknown (cty stops at whichever it meets first; we walk in key order).
+            fn all_equal<'a>(pairs: impl Iterator<Item = (&'a Value, &'a Value)>) -> Option<bool> {
+                crate::depth::guard(|| {
+                    for (a, b) in pairs {
+                        match a.equals(b).as_bool() {
+                            None => return None,
+                            Some(false) => return Some(false),
+                            Some(true) => {}
+                        }
+                    }
+                    Some(true)
+                })
             }
-            Some(true)
-        }
-        let result = match (self, other) {
-            (Value::Number(a), Value::Number(b)) => Some(a == b),
-            (Value::Bool(a), Value::Bool(b)) => Some(a == b),
-            (Value::String(a), Value::String(b)) => Some(a == b),
-            (Value::Object(a), Value::Object(b)) => all_equal(a.values().zip(b.values())),
-            (Value::Tuple(a), Value::Tuple(b)) => all_equal(a.iter().zip(b)),
-            (Value::List(_, a), Value::List(_, b)) => {
-                if a.len() == b.len() {
-                    all_equal(a.iter().zip(b))
-                } else {
-                    Some(false)
+            let result = match (self, other) {
+                (Value::Number(a), Value::Number(b)) => Some(a == b),
+                (Value::Bool(a), Value::Bool(b)) => Some(a == b),
+                (Value::String(a), Value::String(b)) => Some(a == b),
+                (Value::Object(a), Value::Object(b)) => all_equal(a.values().zip(b.values())),
+                (Value::Tuple(a), Value::Tuple(b)) => all_equal(a.iter().zip(b)),
+                (Value::List(_, a), Value::List(_, b)) => {
+                    if a.len() == b.len() {
+                        all_equal(a.iter().zip(b))
+                    } else {
+                        Some(false)
+                    }
                 }
-            }
-            (Value::Map(_, a), Value::Map(_, b)) => {
-                if a.len() != b.len() || a.keys().ne(b.keys()) {
-                    Some(false)
-                } else {
-                    all_equal(a.values().zip(b.values()))
+                (Value::Map(_, a), Value::Map(_, b)) => {
+                    if a.len() != b.len() || a.keys().ne(b.keys()) {
+                        Some(false)
+                    } else {
+                        all_equal(a.values().zip(b.values()))
+                    }
                 }
-            }
-            (Value::Set(_, a), Value::Set(_, b)) => {
-                if a.iter().chain(b).any(|e| !e.is_known()) {
-                    None
-                } else {
-                    let has = |s: &[Value], e: &Value| {
-                        s.iter().any(|x| x.equals(e).as_bool() == Some(true))
-                    };
-                    Some(a.iter().all(|e| has(b, e)) && b.iter().all(|e| has(a, e)))
+                (Value::Set(_, a), Value::Set(_, b)) => {
+                    if a.iter().chain(b).any(|e| !e.is_known()) {
+                        None
+                    } else {
+                        let has = |s: &[Value], e: &Value| {
+                            s.iter().any(|x| x.equals(e).as_bool() == Some(true))
+                        };
+                        Some(a.iter().all(|e| has(b, e)) && b.iter().all(|e| has(a, e)))
+                    }
                 }
+                _ => Some(false),
+            };
+            match result {
+                Some(b) => Value::Bool(b),
+                None => unknown_result(),
             }
-            _ => Some(false),
-        };
-        match result {
-            Some(b) => Value::Bool(b),
-            None => unknown_result(),
-        }
+        })
     }
 
     /// Whether no `dynamic`-typed unknown appears anywhere in the value (cty
     /// `HasWhollyKnownType`).
     pub fn has_wholly_known_type(&self) -> bool {
-        match self.unmarked() {
+        crate::depth::guard(|| match self.unmarked() {
             Value::Null(_) => true,
             Value::Unknown(u) => !u.ty.has_dynamic(),
             Value::List(_, vs) | Value::Set(_, vs) | Value::Tuple(vs) => {
@@ -197,7 +201,7 @@ impl Value {
             }
             Value::Map(_, m) | Value::Object(m) => m.values().all(Value::has_wholly_known_type),
             _ => true,
-        }
+        })
     }
 
     /// The attribute `name` of an object (marks of the object carried over). An unknown or
@@ -330,7 +334,7 @@ fn length_excluded(r: &Refinements, len: usize) -> bool {
 
 /// Whether `t` conforms to `pattern`, where `dynamic` in the pattern matches anything.
 fn conforms(t: &Type, pattern: &Type) -> bool {
-    match (t, pattern) {
+    crate::depth::guard(|| match (t, pattern) {
         (_, Type::Dynamic) => true,
         (Type::List(a), Type::List(b))
         | (Type::Set(a), Type::Set(b))
@@ -345,7 +349,7 @@ fn conforms(t: &Type, pattern: &Type) -> bool {
                     .all(|(k, x)| b.attrs.get(k).is_some_and(|y| conforms(x, y)))
         }
         _ => t == pattern,
-    }
+    })
 }
 
 fn unify_values(elems: Vec<Value>, what: &str) -> Result<(Type, Vec<Value>), ConvertError> {
@@ -406,7 +410,7 @@ pub fn set_hash_text(v: &Value) -> String {
 }
 
 fn append_hash_text(v: &Value, buf: &mut String) {
-    match v.unmarked() {
+    crate::depth::guard(|| match v.unmarked() {
         Value::Unknown(_) => buf.push('?'),
         Value::Null(_) => buf.push('~'),
         Value::Number(n) => buf.push_str(&format_g10(n)),
@@ -447,7 +451,7 @@ fn append_hash_text(v: &Value, buf: &mut String) {
             buf.push('>');
         }
         Value::Marked(..) => {}
-    }
+    })
 }
 
 /// Whether `s` is an HCL identifier: a letter or `_`, then letters, digits, `_` and `-`.

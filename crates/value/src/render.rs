@@ -13,38 +13,40 @@ pub fn console_value(v: &Value) -> String {
 }
 
 fn write_value(v: &Value, indent: usize, out: &mut String) {
-    if !v.is_known() {
-        out.push_str("(known after apply)");
-        return;
-    }
-    if v.marks().is_sensitive() {
-        out.push_str("(sensitive value)");
-        return;
-    }
-    match v.unmarked() {
-        Value::Null(ty) => out.push_str(&null_text(ty)),
-        Value::String(s) => write_string(s, indent, out),
-        Value::Number(n) => out.push_str(&n.to_string()),
-        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Object(m) => write_mapping(m, indent, out),
-        Value::Tuple(vs) => write_sequence(vs, indent, out),
-        Value::List(_, vs) => {
-            out.push_str("tolist(");
-            write_sequence(vs, indent, out);
-            out.push(')');
+    crate::depth::guard(|| {
+        if !v.is_known() {
+            out.push_str("(known after apply)");
+            return;
         }
-        Value::Set(_, vs) => {
-            out.push_str("toset(");
-            write_sequence(vs, indent, out);
-            out.push(')');
+        if v.marks().is_sensitive() {
+            out.push_str("(sensitive value)");
+            return;
         }
-        Value::Map(_, m) => {
-            out.push_str("tomap(");
-            write_mapping(m, indent, out);
-            out.push(')');
+        match v.unmarked() {
+            Value::Null(ty) => out.push_str(&null_text(ty)),
+            Value::String(s) => write_string(s, indent, out),
+            Value::Number(n) => out.push_str(&n.to_string()),
+            Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+            Value::Object(m) => write_mapping(m, indent, out),
+            Value::Tuple(vs) => write_sequence(vs, indent, out),
+            Value::List(_, vs) => {
+                out.push_str("tolist(");
+                write_sequence(vs, indent, out);
+                out.push(')');
+            }
+            Value::Set(_, vs) => {
+                out.push_str("toset(");
+                write_sequence(vs, indent, out);
+                out.push(')');
+            }
+            Value::Map(_, m) => {
+                out.push_str("tomap(");
+                write_mapping(m, indent, out);
+                out.push(')');
+            }
+            Value::Unknown(_) | Value::Marked(..) => {}
         }
-        Value::Unknown(_) | Value::Marked(..) => {}
-    }
+    })
 }
 
 fn null_text(ty: &Type) -> String {

@@ -65,19 +65,19 @@ impl Type {
 
     /// Whether the type contains `dynamic` anywhere.
     pub fn has_dynamic(&self) -> bool {
-        match self {
+        crate::depth::guard(|| match self {
             Type::Dynamic => true,
             Type::List(t) | Type::Set(t) | Type::Map(t) => t.has_dynamic(),
             Type::Object(o) => o.attrs.values().any(Type::has_dynamic),
             Type::Tuple(ts) => ts.iter().any(Type::has_dynamic),
             _ => false,
-        }
+        })
     }
 
     /// The type with every `optional` marker removed, at any depth (cty
     /// `WithoutOptionalAttributesDeep`).
     pub fn without_optional_deep(&self) -> Type {
-        match self {
+        crate::depth::guard(|| match self {
             Type::List(t) => Type::list(t.without_optional_deep()),
             Type::Set(t) => Type::set(t.without_optional_deep()),
             Type::Map(t) => Type::map(t.without_optional_deep()),
@@ -91,14 +91,14 @@ impl Type {
                 optional: BTreeSet::new(),
             }),
             t => t.clone(),
-        }
+        })
     }
 
     /// As [`Type::friendly_name`] but for describing a type constraint (cty
     /// `FriendlyNameForConstraint`): `dynamic` is "any type", and a collection of it "list of
     /// any single type".
     pub fn friendly_name_for_constraint(&self) -> String {
-        match self {
+        crate::depth::guard(|| match self {
             Type::Dynamic => "any type".into(),
             Type::List(t) | Type::Set(t) | Type::Map(t) => {
                 let kind = match self {
@@ -113,13 +113,13 @@ impl Type {
                 }
             }
             t => t.friendly_name(),
-        }
+        })
     }
 
     /// The name Terraform uses in error messages ("string", "list of number", "object", ...),
     /// as cty's `FriendlyName`.
     pub fn friendly_name(&self) -> String {
-        match self {
+        crate::depth::guard(|| match self {
             Type::Dynamic => "dynamic".into(),
             Type::String => "string".into(),
             Type::Number => "number".into(),
@@ -129,7 +129,7 @@ impl Type {
             Type::Map(t) => format!("map of {}", t.friendly_name()),
             Type::Object(_) => "object".into(),
             Type::Tuple(_) => "tuple".into(),
-        }
+        })
     }
 }
 

@@ -67,6 +67,28 @@ pub struct Unknown {
     pub refinements: Refinements,
 }
 
+impl Unknown {
+    /// The value these refinements describe, as cty's `RefinementBuilder.NewValue` builds it:
+    /// a collection whose length is known exactly to be zero is a known empty collection, and
+    /// a list of known length is a known list of unknown elements (so its length, and each
+    /// element's place, survive into plans).
+    pub fn into_value(self) -> Value {
+        let exact = match (self.refinements.length_lower, self.refinements.length_upper) {
+            (lo, Some(hi)) if lo.unwrap_or(0) == hi => Some(hi),
+            _ => None,
+        };
+        match (&self.ty, exact) {
+            (Type::List(et), Some(n)) if n <= u32::MAX as u64 => {
+                let elem = Value::unknown((**et).clone());
+                Value::List((**et).clone(), vec![elem; n as usize])
+            }
+            (Type::Set(et), Some(0)) => Value::Set((**et).clone(), Vec::new()),
+            (Type::Map(et), Some(0)) => Value::Map((**et).clone(), BTreeMap::new()),
+            _ => Value::Unknown(Box::new(self)),
+        }
+    }
+}
+
 /// A step in a path into a value (attribute, key or index), used for marks and diagnostics.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum PathStep {
@@ -129,7 +151,7 @@ impl Value {
 
     /// The value's type (for a marked value, the type of what it wraps).
     pub fn ty(&self) -> Type {
-        match self {
+        crate::depth::guard(|| match self {
             Value::Null(t) => t.clone(),
             Value::Unknown(u) => u.ty.clone(),
             Value::Bool(_) => Type::Bool,
@@ -144,7 +166,7 @@ impl Value {
             }),
             Value::Tuple(vs) => Type::Tuple(vs.iter().map(Value::ty).collect()),
             Value::Marked(v, _) => v.ty(),
-        }
+        })
     }
 
     pub fn is_null(&self) -> bool {
@@ -166,7 +188,7 @@ impl Value {
 
     /// Whether this value and everything inside it is known.
     pub fn is_wholly_known(&self) -> bool {
-        match self {
+        crate::depth::guard(|| match self {
             Value::Unknown(_) => false,
             Value::Marked(v, _) => v.is_wholly_known(),
             Value::List(_, vs) | Value::Set(_, vs) | Value::Tuple(vs) => {
@@ -174,7 +196,7 @@ impl Value {
             }
             Value::Map(_, m) | Value::Object(m) => m.values().all(Value::is_wholly_known),
             _ => true,
-        }
+        })
     }
 
     /// The marks on this value itself (not those nested inside it).
@@ -220,7 +242,7 @@ impl Value {
     }
 
     fn unmark_deep_into(self, acc: &mut Marks) -> Value {
-        match self {
+        crate::depth::guard(|| match self {
             Value::Marked(v, m) => {
                 *acc |= m;
                 v.unmark_deep_into(acc)
@@ -246,31 +268,31 @@ impl Value {
                     .collect(),
             ),
             v => v,
-        }
+        })
     }
 
     /// Whether any marks are present at any depth.
     pub fn has_marks_deep(&self) -> bool {
-        match self {
+        crate::depth::guard(|| match self {
             Value::Marked(..) => true,
             Value::List(_, vs) | Value::Set(_, vs) | Value::Tuple(vs) => {
                 vs.iter().any(Value::has_marks_deep)
             }
             Value::Map(_, m) | Value::Object(m) => m.values().any(Value::has_marks_deep),
             _ => false,
-        }
+        })
     }
 
     /// Whether the value, or anything inside it, is marked sensitive.
     pub fn is_sensitive_deep(&self) -> bool {
-        match self {
+        crate::depth::guard(|| match self {
             Value::Marked(v, m) => m.is_sensitive() || v.is_sensitive_deep(),
             Value::List(_, vs) | Value::Set(_, vs) | Value::Tuple(vs) => {
                 vs.iter().any(Value::is_sensitive_deep)
             }
             Value::Map(_, m) | Value::Object(m) => m.values().any(Value::is_sensitive_deep),
             _ => false,
-        }
+        })
     }
 
     pub fn as_str(&self) -> Option<&str> {
@@ -295,7 +317,7 @@ impl Value {
     /// Structural equality of two values, ignoring marks. Unknowns are equal only to
     /// unknowns of the same type (this is identity for planning, not the `==` operator).
     pub fn raw_equals(&self, other: &Value) -> bool {
-        match (self.unmarked(), other.unmarked()) {
+        crate::depth::guard(|| match (self.unmarked(), other.unmarked()) {
             (Value::Null(a), Value::Null(b)) => a == b,
             (Value::Unknown(a), Value::Unknown(b)) => a.ty == b.ty,
             (Value::Bool(a), Value::Bool(b)) => a == b,
@@ -321,7 +343,7 @@ impl Value {
                         .all(|((ka, va), (kb, vb))| ka == kb && va.raw_equals(vb))
             }
             _ => false,
-        }
+        })
     }
 }
 

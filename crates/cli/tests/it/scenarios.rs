@@ -133,4 +133,5 @@ scenarios! {
     sensitive => "sensitive",
     precondition => "precondition",
     prevent_destroy => "prevent-destroy",
+    unknown_lengths => "unknown-lengths",
 }
