@@ -276,9 +276,7 @@ fn registry_name_ok(s: &str) -> bool {
         return false;
     }
     let alnum = |c: u8| c.is_ascii_alphanumeric();
-    alnum(b[0])
-        && alnum(b[b.len() - 1])
-        && b.iter().all(|&c| alnum(c) || c == b'-' || c == b'_')
+    alnum(b[0]) && alnum(b[b.len() - 1]) && b.iter().all(|&c| alnum(c) || c == b'-' || c == b'_')
 }
 
 /// svchost's `ForComparison`: lower-cased labels, `:443` dropped, other ports kept.
@@ -523,7 +521,8 @@ fn detect_git_ssh(src: &str) -> Result<Option<String>, ModuleSourceError> {
     };
     let mut url = format!("ssh://git@{host}/{p}");
     if let Some(q) = q {
-        let pairs = parse_query(q).map_err(|e| invalid(format!("error parsing Git SSH URL: {e}")))?;
+        let pairs =
+            parse_query(q).map_err(|e| invalid(format!("error parsing Git SSH URL: {e}")))?;
         let enc = encode_query(&pairs);
         if !enc.is_empty() {
             url.push('?');
@@ -666,7 +665,9 @@ fn query_unescape(s: &str) -> Result<String, String> {
                 i += 1;
             }
             b'%' => {
-                let hex = s.get(i + 1..i + 3).filter(|h| h.bytes().all(|c| c.is_ascii_hexdigit()));
+                let hex = s
+                    .get(i + 1..i + 3)
+                    .filter(|h| h.bytes().all(|c| c.is_ascii_hexdigit()));
                 let Some(h) = hex else {
                     let end = (i + 3).min(s.len());
                     return Err(format!("invalid URL escape {}", go_quote(&s[i..end])));

@@ -13,8 +13,8 @@ use crate::body::{Attribute, Block, Body};
 use crate::expr::{Expr, ExprKind};
 use crate::model::{Config, Module, ModuleCall};
 use crate::modmanifest::{Manifest, MODULES_DIR};
-use addrs::{ModuleSource, ModuleSourceError};
 use crate::native::{self, Ctx};
+use addrs::{ModuleSource, ModuleSourceError};
 
 /// Parses a native-syntax file into a body.
 pub fn parse_file(text: &str, filename: &str, diags: &mut Diagnostics) -> Option<Body> {

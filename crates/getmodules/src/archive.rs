@@ -118,8 +118,8 @@ fn untar(input: impl Read, dst: &Path, shown: &str) -> Result<(), String> {
 
 fn unzip(src: &Path, dst: &Path, shown: &str) -> Result<(), String> {
     let f = File::open(src).map_err(|e| e.to_string())?;
-    let mut z =
-        zip::ZipArchive::new(BufReader::new(f)).map_err(|_| "zip: not a valid zip file".to_string())?;
+    let mut z = zip::ZipArchive::new(BufReader::new(f))
+        .map_err(|_| "zip: not a valid zip file".to_string())?;
     if z.is_empty() {
         return Err(format!("empty archive: {shown}"));
     }
@@ -144,10 +144,7 @@ fn unzip(src: &Path, dst: &Path, shown: &str) -> Result<(), String> {
         })?;
         if let Some(mode) = file.unix_mode() {
             use std::os::unix::fs::PermissionsExt;
-            let _ = std::fs::set_permissions(
-                &path,
-                std::fs::Permissions::from_mode(mode & 0o777),
-            );
+            let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode & 0o777));
         }
     }
     Ok(())

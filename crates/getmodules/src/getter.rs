@@ -121,7 +121,12 @@ fn file_path(url: &str) -> String {
 
 impl Getter {
     /// Fetches `package` (no subdirectory part) into `dst`, which must not exist yet.
-    pub fn fetch(&self, package: &str, dst: &Path, tf: Option<&TerraformDst>) -> Result<(), String> {
+    pub fn fetch(
+        &self,
+        package: &str,
+        dst: &Path,
+        tf: Option<&TerraformDst>,
+    ) -> Result<(), String> {
         self.fetch_depth(package, dst, tf, 1)
     }
 
@@ -239,7 +244,8 @@ impl Getter {
         if !bare.contains("://") && !has_scheme(&bare) {
             return Err(format!("invalid source string: {source}"));
         }
-        let relative = source.starts_with('/') || source.starts_with("./") || source.starts_with("../");
+        let relative =
+            source.starts_with('/') || source.starts_with("./") || source.starts_with("../");
         if !relative {
             let protocol = source.split(':').next().unwrap_or("");
             if !TERRAFORM_GETTERS.contains(&protocol) {
@@ -305,7 +311,11 @@ fn verify_checksum(file: &Path, spec: &str) -> Result<(), String> {
     let got = match kind {
         "sha256" => hex::encode(sha2::Sha256::digest(&data)),
         "sha512" => hex::encode(sha2::Sha512::digest(&data)),
-        other => return Err(format!("invalid checksum: unsupported checksum type: {other}")),
+        other => {
+            return Err(format!(
+                "invalid checksum: unsupported checksum type: {other}"
+            ))
+        }
     };
     if !got.eq_ignore_ascii_case(want) {
         return Err(format!(
@@ -422,7 +432,10 @@ mod tests {
         assert_eq!(p.url, "https://h/m?a=1&b=2");
         assert_eq!(p.archive.as_deref(), Some("tar.gz"));
         let p = parse("git::https://h/r.git?ref=v1").unwrap();
-        assert_eq!((p.getter.as_str(), p.url.as_str()), ("git", "https://h/r.git?ref=v1"));
+        assert_eq!(
+            (p.getter.as_str(), p.url.as_str()),
+            ("git", "https://h/r.git?ref=v1")
+        );
         assert_eq!(p.archive, None);
         let p = parse("https://h/m.zip").unwrap();
         assert_eq!(p.archive.as_deref(), Some("zip"));

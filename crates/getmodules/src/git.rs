@@ -121,7 +121,10 @@ impl Git {
             .find(|p| p.is_file())?;
         Some(Git {
             program,
-            env: env.vars().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            env: env
+                .vars()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
         })
     }
 
@@ -206,7 +209,11 @@ impl Git {
             // A commit: fetch just that commit where the server allows it.
             std::fs::create_dir_all(dst).map_err(|e| e.to_string())?;
             self.git(Some(dst), None, &["init", "-q"])?;
-            self.git(Some(dst), None, &["remote", "add", "origin", "--", &src.url])?;
+            self.git(
+                Some(dst),
+                None,
+                &["remote", "add", "origin", "--", &src.url],
+            )?;
             self.git(Some(dst), key, &["fetch", "--depth", "1", "origin", sha])?;
             self.git(Some(dst), None, &["checkout", "-q", "FETCH_HEAD"])?;
         }
@@ -237,7 +244,12 @@ impl Git {
                 Some(r) => r.clone(),
                 None => self.remote_default_branch(&src.url),
             };
-            args.extend(["--depth".into(), depth.to_string(), "--branch".into(), branch]);
+            args.extend([
+                "--depth".into(),
+                depth.to_string(),
+                "--branch".into(),
+                branch,
+            ]);
         }
         args.extend(["--".into(), src.url.clone(), dst.into()]);
         let argv: Vec<&str> = args.iter().map(String::as_str).collect();

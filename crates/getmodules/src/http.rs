@@ -140,9 +140,7 @@ impl Http {
             req = req.header(*k, v);
         }
         let req = req.body(()).map_err(|e| e.to_string())?;
-        self.agent
-            .run(req)
-            .map_err(|e| go_error(method, url, &e))
+        self.agent.run(req).map_err(|e| go_error(method, url, &e))
     }
 
     /// GETs `url` and reads the whole body.

@@ -281,7 +281,9 @@ impl Installer {
                     call.name
                 ),
             ));
-            manifest.records.insert(key.clone(), record(&key, &source, None, &dir));
+            manifest
+                .records
+                .insert(key.clone(), record(&key, &source, None, &dir));
             nodes[idx].lines.push(format!("- {key} in {dir}"));
             return Visit::Failed;
         };
@@ -390,7 +392,8 @@ impl Run<'_> {
             return Vec::new();
         }
         let next = Mutex::new(0usize);
-        let results: Vec<Mutex<Option<JobResult>>> = jobs.iter().map(|_| Mutex::new(None)).collect();
+        let results: Vec<Mutex<Option<JobResult>>> =
+            jobs.iter().map(|_| Mutex::new(None)).collect();
         let workers = self.opts.parallelism.clamp(1, jobs.len());
         std::thread::scope(|s| {
             for _ in 0..workers {
@@ -519,10 +522,9 @@ impl Run<'_> {
                     dir,
                 });
             }
-            Err(e) if e.starts_with("subdir ") => res.diags.push(Diagnostic::error(
-                "Failed to expand subdir globs",
-                e,
-            )),
+            Err(e) if e.starts_with("subdir ") => res
+                .diags
+                .push(Diagnostic::error("Failed to expand subdir globs", e)),
             Err(e) => res.diags.push(
                 Diagnostic::error(
                     "Failed to download module",
@@ -631,7 +633,10 @@ impl Run<'_> {
         let Some(latest) = latest else {
             res.diags.push(err(
                 "Module has no versions",
-                format!("Module {:?} ({file}:{line}) has no versions available on {host}.", addr.to_string()),
+                format!(
+                    "Module {:?} ({file}:{line}) has no versions available on {host}.",
+                    addr.to_string()
+                ),
             ));
             return res;
         };
@@ -652,7 +657,9 @@ impl Run<'_> {
             Err(e) => {
                 res.diags.push(Diagnostic::error(
                     "Error accessing remote module registry",
-                    format!("Failed to retrieve a download URL for {addr} {version} from {host}: {e}"),
+                    format!(
+                        "Failed to retrieve a download URL for {addr} {version} from {host}: {e}"
+                    ),
                 ));
                 return res;
             }

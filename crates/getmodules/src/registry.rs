@@ -111,22 +111,26 @@ impl Registry {
             ));
         }
         let ct = resp.header("content-type").unwrap_or("");
-        let media = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        let media = ct
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
         if media.is_empty() && !ct.is_empty() {
-            return Err(format!(
-                "discovery URL has a malformed Content-Type {ct:?}"
-            ));
+            return Err(format!("discovery URL has a malformed Content-Type {ct:?}"));
         }
         if media != "application/json" {
             return Err(format!(
                 "discovery URL returned an unsupported Content-Type {media:?}"
             ));
         }
-        let doc: serde_json::Value = serde_json::from_slice(&resp.body).map_err(|e| {
-            format!("failed to decode discovery document as a JSON object: {e}")
-        })?;
+        let doc: serde_json::Value = serde_json::from_slice(&resp.body)
+            .map_err(|e| format!("failed to decode discovery document as a JSON object: {e}"))?;
         let Some(services) = doc.as_object() else {
-            return Err("failed to decode discovery document as a JSON object: not an object".into());
+            return Err(
+                "failed to decode discovery document as a JSON object: not an object".into(),
+            );
         };
         let Some(raw) = services.get("modules.v1").and_then(|v| v.as_str()) else {
             if services.keys().any(|k| k.starts_with("modules.")) {
@@ -182,10 +186,7 @@ impl Registry {
     /// The versions the registry offers for `pkg`.
     pub fn versions(&self, pkg: &RegistryPackage) -> Result<Vec<String>, VersionsError> {
         let base = self.discover(&pkg.host).map_err(VersionsError::Other)?;
-        let url = resolve_reference(
-            &base,
-            &format!("{}/versions", pkg.for_registry_protocol()),
-        );
+        let url = resolve_reference(&base, &format!("{}/versions", pkg.for_registry_protocol()));
         let resp = self
             .get_retrying(&pkg.host, &url)
             .map_err(VersionsError::Other)?;
@@ -199,8 +200,8 @@ impl Registry {
                 )))
             }
         }
-        let doc: serde_json::Value = serde_json::from_slice(&resp.body)
-            .map_err(|e| VersionsError::Other(e.to_string()))?;
+        let doc: serde_json::Value =
+            serde_json::from_slice(&resp.body).map_err(|e| VersionsError::Other(e.to_string()))?;
         let Some(first) = doc
             .get("modules")
             .and_then(|m| m.as_array())
@@ -232,7 +233,12 @@ impl Registry {
         let body = String::from_utf8_lossy(&resp.body).into_owned();
         match resp.status {
             200 | 204 => {}
-            404 => return Err(format!("module {:?} version {version:?} not found", pkg.to_string())),
+            404 => {
+                return Err(format!(
+                    "module {:?} version {version:?} not found",
+                    pkg.to_string()
+                ))
+            }
             _ => {
                 return Err(format!(
                     "error getting download location for {:?}: {} resp:{body}",
@@ -248,8 +254,7 @@ impl Registry {
                 resp.status_line()
             ));
         };
-        if location.starts_with('/') || location.starts_with("./") || location.starts_with("../")
-        {
+        if location.starts_with('/') || location.starts_with("./") || location.starts_with("../") {
             return Ok(resolve_reference(&download, location));
         }
         Ok(location.to_string())

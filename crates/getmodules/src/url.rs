@@ -18,10 +18,9 @@ fn path_of(base: &str) -> &str {
 
 fn has_scheme(s: &str) -> bool {
     match s.find(':') {
-        Some(i) if i > 0 => s[..i]
-            .chars()
-            .enumerate()
-            .all(|(n, c)| c.is_ascii_alphabetic() || (n > 0 && (c.is_ascii_digit() || "+-.".contains(c)))),
+        Some(i) if i > 0 => s[..i].chars().enumerate().all(|(n, c)| {
+            c.is_ascii_alphabetic() || (n > 0 && (c.is_ascii_digit() || "+-.".contains(c)))
+        }),
         _ => false,
     }
 }
@@ -117,13 +116,19 @@ mod tests {
             "https://h/v1/modules/a/b/c/1.0.0/archive.tgz"
         );
         assert_eq!(
-            resolve_reference("https://h/v1/modules/a/b/c/1.0.0/download", "../../x.zip?y=1"),
+            resolve_reference(
+                "https://h/v1/modules/a/b/c/1.0.0/download",
+                "../../x.zip?y=1"
+            ),
             "https://h/v1/modules/a/b/x.zip?y=1"
         );
         assert_eq!(
             resolve_reference("https://h/a/b", "git::https://o/r.git"),
             "git::https://o/r.git"
         );
-        assert_eq!(resolve_reference("https://h/a", "https://o/x"), "https://o/x");
+        assert_eq!(
+            resolve_reference("https://h/a", "https://o/x"),
+            "https://o/x"
+        );
     }
 }

@@ -108,12 +108,10 @@ impl CliConfig {
         if let Some(p) = &path {
             match std::fs::read_to_string(p) {
                 Ok(text) => c = CliConfig::parse(&text, &p.display().to_string()),
-                Err(_) if explicit.is_some() => {
-                    c.warnings.push(format!(
-                        "The CLI configuration file at {:?} does not exist.",
-                        p.display().to_string()
-                    ))
-                }
+                Err(_) if explicit.is_some() => c.warnings.push(format!(
+                    "The CLI configuration file at {:?} does not exist.",
+                    p.display().to_string()
+                )),
                 Err(_) => {}
             }
         }

@@ -23,7 +23,10 @@ fn local_paths_are_cleaned() {
         ("./nope/../../sibling", "../sibling"),
         (".\\child", "./child"),
         (".\\nope\\..\\..\\sibling", "../sibling"),
-        ("./nope\\nope/why\\./please\\don't", "./nope/nope/why/please/don't"),
+        (
+            "./nope\\nope/why\\./please\\don't",
+            "./nope/nope/why/please/don't",
+        ),
         ("./", "./."),
     ] {
         assert_eq!(
@@ -119,31 +122,123 @@ fn registry_errors() {
 #[test]
 fn remote_packages_are_normalised() {
     for (input, pkg, sub) in [
-        ("github.com/hashicorp/terraform-cidr-subnets", "git::https://github.com/hashicorp/terraform-cidr-subnets.git", ""),
-        ("github.com/hashicorp/terraform-cidr-subnets//example/foo", "git::https://github.com/hashicorp/terraform-cidr-subnets.git", "example/foo"),
-        ("github.com/org/repo?ref=v1.2.0", "git::https://github.com/org/repo.git?ref=v1.2.0", ""),
-        ("github.com/org/repo//sub?ref=v1", "git::https://github.com/org/repo.git?ref=v1", "sub"),
-        ("github.com/org/repo/sub", "git::https://github.com/org/repo.git", "sub"),
-        ("github.com/org/repo.git", "git::https://github.com/org/repo.git", ""),
-        ("git@github.com:org/repo.git", "git::ssh://git@github.com/org/repo.git", ""),
-        ("git@github.com:org/repo.git?ref=feature/x", "git::ssh://git@github.com/org/repo.git?ref=feature%2Fx", ""),
-        ("git@github.com:org/repo.git//modules/vpc?ref=v2&depth=1", "git::ssh://git@github.com/org/repo.git?depth=1&ref=v2", "modules/vpc"),
-        ("git::git@example.com:code/baz.git", "git::ssh://git@example.com/code/baz.git", ""),
-        ("git::git@example.com:code/baz.git//bleep/bloop", "git::ssh://git@example.com/code/baz.git", "bleep/bloop"),
-        ("git://example.com/code/baz.git", "git://example.com/code/baz.git", ""),
-        ("git://example.com/code/baz.git//bleep/bloop", "git://example.com/code/baz.git", "bleep/bloop"),
-        ("git::https://example.com/code/baz.git", "git::https://example.com/code/baz.git", ""),
-        ("git::https://example.com/code/baz.git//bleep/bloop?otherthing=blah", "git::https://example.com/code/baz.git?otherthing=blah", "bleep/bloop"),
-        ("git::ssh://git@example.com/code/baz.git//bleep/bloop", "git::ssh://git@example.com/code/baz.git", "bleep/bloop"),
-        ("git::file:///srv/repo.git?ref=v1&depth=1", "git::file:///srv/repo.git?ref=v1&depth=1", ""),
-        ("bitbucket.org/org/repo", "git::https://bitbucket.org/org/repo.git", ""),
-        ("www.googleapis.com/storage/v1/BUCKET_NAME/PATH_TO_MODULE", "gcs::https://www.googleapis.com/storage/v1/BUCKET_NAME/PATH_TO_MODULE", ""),
-        ("s3-eu-west-1.amazonaws.com/examplecorp-terraform-modules/vpc.zip", "s3::https://s3-eu-west-1.amazonaws.com/examplecorp-terraform-modules/vpc.zip", ""),
-        ("https://example.com/module?archive=tar&checksum=blah", "https://example.com/module?archive=tar&checksum=blah", ""),
-        ("https://example.com/module.zip", "https://example.com/module.zip", ""),
+        (
+            "github.com/hashicorp/terraform-cidr-subnets",
+            "git::https://github.com/hashicorp/terraform-cidr-subnets.git",
+            "",
+        ),
+        (
+            "github.com/hashicorp/terraform-cidr-subnets//example/foo",
+            "git::https://github.com/hashicorp/terraform-cidr-subnets.git",
+            "example/foo",
+        ),
+        (
+            "github.com/org/repo?ref=v1.2.0",
+            "git::https://github.com/org/repo.git?ref=v1.2.0",
+            "",
+        ),
+        (
+            "github.com/org/repo//sub?ref=v1",
+            "git::https://github.com/org/repo.git?ref=v1",
+            "sub",
+        ),
+        (
+            "github.com/org/repo/sub",
+            "git::https://github.com/org/repo.git",
+            "sub",
+        ),
+        (
+            "github.com/org/repo.git",
+            "git::https://github.com/org/repo.git",
+            "",
+        ),
+        (
+            "git@github.com:org/repo.git",
+            "git::ssh://git@github.com/org/repo.git",
+            "",
+        ),
+        (
+            "git@github.com:org/repo.git?ref=feature/x",
+            "git::ssh://git@github.com/org/repo.git?ref=feature%2Fx",
+            "",
+        ),
+        (
+            "git@github.com:org/repo.git//modules/vpc?ref=v2&depth=1",
+            "git::ssh://git@github.com/org/repo.git?depth=1&ref=v2",
+            "modules/vpc",
+        ),
+        (
+            "git::git@example.com:code/baz.git",
+            "git::ssh://git@example.com/code/baz.git",
+            "",
+        ),
+        (
+            "git::git@example.com:code/baz.git//bleep/bloop",
+            "git::ssh://git@example.com/code/baz.git",
+            "bleep/bloop",
+        ),
+        (
+            "git://example.com/code/baz.git",
+            "git://example.com/code/baz.git",
+            "",
+        ),
+        (
+            "git://example.com/code/baz.git//bleep/bloop",
+            "git://example.com/code/baz.git",
+            "bleep/bloop",
+        ),
+        (
+            "git::https://example.com/code/baz.git",
+            "git::https://example.com/code/baz.git",
+            "",
+        ),
+        (
+            "git::https://example.com/code/baz.git//bleep/bloop?otherthing=blah",
+            "git::https://example.com/code/baz.git?otherthing=blah",
+            "bleep/bloop",
+        ),
+        (
+            "git::ssh://git@example.com/code/baz.git//bleep/bloop",
+            "git::ssh://git@example.com/code/baz.git",
+            "bleep/bloop",
+        ),
+        (
+            "git::file:///srv/repo.git?ref=v1&depth=1",
+            "git::file:///srv/repo.git?ref=v1&depth=1",
+            "",
+        ),
+        (
+            "bitbucket.org/org/repo",
+            "git::https://bitbucket.org/org/repo.git",
+            "",
+        ),
+        (
+            "www.googleapis.com/storage/v1/BUCKET_NAME/PATH_TO_MODULE",
+            "gcs::https://www.googleapis.com/storage/v1/BUCKET_NAME/PATH_TO_MODULE",
+            "",
+        ),
+        (
+            "s3-eu-west-1.amazonaws.com/examplecorp-terraform-modules/vpc.zip",
+            "s3::https://s3-eu-west-1.amazonaws.com/examplecorp-terraform-modules/vpc.zip",
+            "",
+        ),
+        (
+            "https://example.com/module?archive=tar&checksum=blah",
+            "https://example.com/module?archive=tar&checksum=blah",
+            "",
+        ),
+        (
+            "https://example.com/module.zip",
+            "https://example.com/module.zip",
+            "",
+        ),
         ("/tmp/foo/example", "file:///tmp/foo/example", ""),
         ("/tmp/foo//example", "file:///tmp/foo", "example"),
-        ("dfgdfgsd:dgfhdfghdfghdfg/dfghdfghdfg", "dfgdfgsd:dgfhdfghdfghdfg/dfghdfghdfg", ""),
+        (
+            "dfgdfgsd:dgfhdfghdfghdfg/dfghdfghdfg",
+            "dfgdfgsd:dgfhdfghdfghdfg/dfghdfghdfg",
+            "",
+        ),
     ] {
         assert_eq!(remote(input), (pkg.to_string(), sub.to_string()), "{input}");
     }
