@@ -362,7 +362,7 @@ fn resolve_child(
             );
         }
         let child_dir = installed.root_dir.join(&rec.dir);
-        if !child_dir.is_dir() {
+        if rec.dir.is_empty() || !child_dir.is_dir() {
             diags.push(not_installed(format!("This module's local cache directory {} could not be read. Run \"terraform init\" to install all modules required by this configuration.", rec.dir)));
             return None;
         }

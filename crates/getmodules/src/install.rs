@@ -51,6 +51,8 @@ pub struct Installer {
 struct Node {
     key: String,
     call: ModuleCall,
+    /// The calling node (none for calls in the root module).
+    parent: Option<usize>,
     /// The directory of the package the caller belongs to, relative to the working directory.
     parent_dir: String,
     children: Vec<usize>,
@@ -138,7 +140,7 @@ impl Installer {
         };
         let mut nodes: Vec<Node> = Vec::new();
         let mut roots: Vec<usize> = Vec::new();
-        let mut frontier = expand(&mut nodes, &root, "", ".", &mut roots);
+        let mut frontier = expand(&mut nodes, &root, None, "", ".", &mut roots);
         while !frontier.is_empty() {
             let mut jobs = Vec::new();
             let mut next = Vec::new();
@@ -147,7 +149,7 @@ impl Installer {
                     Visit::Loaded(m, dir) => {
                         let key = nodes[idx].key.clone();
                         let mut kids = Vec::new();
-                        next.extend(expand(&mut nodes, &m, &key, &dir, &mut kids));
+                        next.extend(expand(&mut nodes, &m, Some(idx), &key, &dir, &mut kids));
                         nodes[idx].children = kids;
                         nodes[idx].finished = true;
                     }
@@ -169,7 +171,14 @@ impl Installer {
                 manifest.records.insert(rec.key.clone(), rec.clone());
                 if let Some(m) = m {
                     let mut kids = Vec::new();
-                    next.extend(expand(&mut nodes, &m, &rec.key, &rec.dir, &mut kids));
+                    next.extend(expand(
+                        &mut nodes,
+                        &m,
+                        Some(idx),
+                        &rec.key,
+                        &rec.dir,
+                        &mut kids,
+                    ));
                     nodes[idx].children = kids;
                 }
             }
@@ -257,6 +266,46 @@ impl Installer {
                 .with_subject(call.decl_range.clone()),
             );
         }
+        let before = out.diagnostics.len();
+        let v = self.install_local(run, nodes, idx, &source, rel, manifest, out);
+        if out.diagnostics.errors().count() > 0 && out.diagnostics.len() > before {
+            if let Some(d) = escape_error(nodes, idx) {
+                let kept: Vec<Diagnostic> = out
+                    .diagnostics
+                    .iter()
+                    .take(before)
+                    .cloned()
+                    .chain(
+                        out.diagnostics
+                            .iter()
+                            .skip(before)
+                            .filter(|d| !d.is_error())
+                            .cloned(),
+                    )
+                    .collect();
+                out.diagnostics = Diagnostics::new();
+                out.diagnostics.extend(kept);
+                out.diagnostics.push(d);
+            }
+        }
+        v
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn install_local(
+        &self,
+        run: &Run,
+        nodes: &mut [Node],
+        idx: usize,
+        source: &ModuleSource,
+        rel: &str,
+        manifest: &mut Manifest,
+        out: &mut Installed,
+    ) -> Visit {
+        let opts = run.opts;
+        let call = nodes[idx].call.clone();
+        let key = nodes[idx].key.clone();
+        let (file, line) = call_line(&call);
         let joined = join_rel(&nodes[idx].parent_dir, rel);
         let dir = match eval_symlinks(&opts.root_dir, &joined) {
             Ok(d) => d,
@@ -268,12 +317,14 @@ impl Installer {
                         crate::getter::go_io(&e)
                     ),
                 ));
-                joined.clone()
+                // Go's EvalSymlinks answers "" with its error, and Terraform carries on with it.
+                String::new()
             }
         };
         let (m, d, s) = config::load_module(&opts.root_dir.join(&dir), &dir);
         out.sources.merge(&s);
-        let Some(m) = m.filter(|_| opts.root_dir.join(&dir).is_dir()) else {
+        let readable = !dir.is_empty() && opts.root_dir.join(&dir).is_dir();
+        let Some(m) = m.filter(|_| readable) else {
             out.diagnostics.push(Diagnostic::error(
                 "Unreadable module directory",
                 format!(
@@ -284,16 +335,67 @@ impl Installer {
             manifest
                 .records
                 .insert(key.clone(), record(&key, &source, None, &dir));
-            nodes[idx].lines.push(format!("- {key} in {dir}"));
+            nodes[idx]
+                .lines
+                .push(format!("- {key} in {dir}").trim_end().to_string());
             return Visit::Failed;
         };
         out.diagnostics.extend(d.0);
         manifest
             .records
-            .insert(key.clone(), record(&key, &source, None, &dir));
+            .insert(key.clone(), record(&key, source, None, &dir));
         nodes[idx].lines.push(format!("- {key} in {dir}"));
         Visit::Loaded(m, dir)
     }
+}
+
+/// Terraform's `maybeImproveLocalInstallError`: a failed local module whose `../` path leaves
+/// the package its remote ancestor was fetched as gets that explained instead.
+fn escape_error(nodes: &[Node], idx: usize) -> Option<Diagnostic> {
+    let mut locals = Vec::new();
+    let mut cur = Some(idx);
+    let definer = loop {
+        let i = cur?;
+        match config::parse_call_source(&nodes[i].call).ok()? {
+            ModuleSource::Local(rel) => locals.push((i, rel)),
+            other => break other,
+        }
+        cur = nodes[i].parent;
+    };
+    locals.reverse();
+    let (package, start) = match &definer {
+        ModuleSource::Registry(r) => {
+            let mut bare = r.clone();
+            bare.subdir.clear();
+            (bare.to_string(), r.subdir.clone())
+        }
+        ModuleSource::Remote(r) => (r.package.clone(), r.subdir.clone()),
+        ModuleSource::Local(_) => return None,
+    };
+    let clean = addrs::module_source::clean_path;
+    let mut current = clean(&format!("*/{start}"));
+    for (i, rel) in locals {
+        let next = clean(&format!("{current}/{rel}"));
+        if !next.starts_with("*/") {
+            let path = nodes[i]
+                .key
+                .split('.')
+                .map(|n| format!("module.{n}"))
+                .collect::<Vec<_>>()
+                .join(".");
+            let suggestion = if package.starts_with('/') {
+                "\n\nTerraform treats absolute filesystem paths as external modules which establish a new module package. To treat this directory as part of the same package as its caller, use a local path starting with either \"./\" or \"../\"."
+            } else {
+                ""
+            };
+            return Some(Diagnostic::error(
+                "Local module path escapes module package",
+                format!("The given source directory for {path} would be outside of its containing package {package:?}. Local source addresses starting with \"../\" must stay within the same package that the calling module belongs to.{suggestion}"),
+            ));
+        }
+        current = next;
+    }
+    None
 }
 
 enum Visit {
@@ -338,10 +440,15 @@ fn constraint_allows(constraint: &str, version: &str) -> bool {
 fn expand(
     nodes: &mut Vec<Node>,
     m: &Module,
+    parent: Option<usize>,
     parent_key: &str,
     parent_dir: &str,
     kids: &mut Vec<usize>,
 ) -> Vec<usize> {
+    // A module that (indirectly) calls itself would never end; config loading reports it.
+    if parent_key.split('.').count() > 64 {
+        return Vec::new();
+    }
     let mut names: Vec<&String> = m.module_calls.keys().collect();
     names.sort();
     for name in names {
@@ -353,6 +460,7 @@ fn expand(
         nodes.push(Node {
             key,
             call: m.module_calls[name].clone(),
+            parent,
             parent_dir: parent_dir.to_string(),
             children: Vec::new(),
             lines: Vec::new(),

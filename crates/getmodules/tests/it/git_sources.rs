@@ -65,8 +65,8 @@ pub fn terraform_init(dir: &Path, extra_env: &[(&str, &str)]) -> Option<(bool, S
         cmd.env(k, v);
     }
     let out = cmd.output().unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).to_string()
-        + &String::from_utf8_lossy(&out.stderr);
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
     Some((out.status.success(), text))
 }
 
@@ -121,8 +121,20 @@ fn git_refs_depth_subdir_and_nested_local_paths_match_terraform() {
     assert!(read(&root, &format!("{m}/shallow/main.tf")).contains("c2"));
     assert!(read(&root, &format!("{m}/net/modules/common/main.tf")).contains("common"));
     // depth=1 gives a one-commit history; so does the fast path for a tag.
-    assert_eq!(git(&root.join(format!("{m}/shallow")), &["rev-list", "--count", "HEAD"]), "1");
-    assert_eq!(git(&root.join(format!("{m}/tag")), &["rev-list", "--count", "HEAD"]), "1");
+    assert_eq!(
+        git(
+            &root.join(format!("{m}/shallow")),
+            &["rev-list", "--count", "HEAD"]
+        ),
+        "1"
+    );
+    assert_eq!(
+        git(
+            &root.join(format!("{m}/tag")),
+            &["rev-list", "--count", "HEAD"]
+        ),
+        "1"
+    );
 
     // The same configuration through the real Terraform, where it is installed.
     let tfdir = tmp.path().join("tf");
@@ -135,7 +147,10 @@ fn git_refs_depth_subdir_and_nested_local_paths_match_terraform() {
         }
         Some((ok, out)) => {
             assert!(ok, "{out}");
-            (Some(manifest(&tfdir)), Some(module_lines(out).join("\n") + "\n"))
+            (
+                Some(manifest(&tfdir)),
+                Some(module_lines(out).join("\n") + "\n"),
+            )
         }
     };
     let repo_path = repo.dir.display().to_string();
@@ -145,8 +160,18 @@ fn git_refs_depth_subdir_and_nested_local_paths_match_terraform() {
         (c2.as_str(), "{C2}"),
         (&c2[..10], "{C2SHORT}"),
     ];
-    golden_check("git.modules.json", &manifest(&root), tf_manifest.as_deref(), &subst);
-    golden_check("git.init.txt", &(lines.join("\n") + "\n"), tf_lines.as_deref(), &subst);
+    golden_check(
+        "git.modules.json",
+        &manifest(&root),
+        tf_manifest.as_deref(),
+        &subst,
+    );
+    golden_check(
+        "git.init.txt",
+        &(lines.join("\n") + "\n"),
+        tf_lines.as_deref(),
+        &subst,
+    );
     if tf.is_some() {
         assert_eq!(tf_manifest.unwrap(), manifest(&root));
         for key in ["tag", "branch", "commit", "short", "head", "shallow", "net"] {
@@ -169,7 +194,10 @@ fn installed_modules_are_reused_and_upgrade_fetches_again() {
     write(
         &root,
         "main.tf",
-        &format!("module \"m\" {{\n  source = \"git::{}?ref=feature\"\n}}\n", repo.url()),
+        &format!(
+            "module \"m\" {{\n  source = \"git::{}?ref=feature\"\n}}\n",
+            repo.url()
+        ),
     );
     let (r, _) = install(&root, &setup(None), false);
     assert!(errors(&r).is_empty(), "{:?}", errors(&r));
@@ -181,7 +209,10 @@ fn installed_modules_are_reused_and_upgrade_fetches_again() {
     std::fs::rename(&repo.dir, &moved).unwrap();
     let (r, lines) = install(&root, &setup(None), false);
     assert!(errors(&r).is_empty(), "{:?}", errors(&r));
-    assert!(lines.is_empty(), "already installed modules print nothing: {lines:?}");
+    assert!(
+        lines.is_empty(),
+        "already installed modules print nothing: {lines:?}"
+    );
     std::fs::rename(&moved, &repo.dir).unwrap();
     let (r, lines) = install(&root, &setup(None), true);
     assert!(errors(&r).is_empty(), "{:?}", errors(&r));
@@ -207,14 +238,23 @@ fn the_cache_serves_a_second_directory_and_notices_a_moved_branch() {
     let (r, _) = install(&one, &setup(Some(&cache)), false);
     assert!(errors(&r).is_empty(), "{:?}", errors(&r));
     // Two calls of one package: fetched once into the cache.
-    assert_eq!(std::fs::read_dir(&cache).unwrap().filter(|e| e.as_ref().unwrap().path().is_dir()).count(), 2);
+    assert_eq!(
+        std::fs::read_dir(&cache)
+            .unwrap()
+            .filter(|e| e.as_ref().unwrap().path().is_dir())
+            .count(),
+        2
+    );
 
     // The tag is served from the cache even with the repository gone.
     let two = tmp.path().join("two");
     write(
         &two,
         "main.tf",
-        &format!("module \"a\" {{\n  source = \"git::{}?ref=v1.0.0\"\n}}\n", repo.url()),
+        &format!(
+            "module \"a\" {{\n  source = \"git::{}?ref=v1.0.0\"\n}}\n",
+            repo.url()
+        ),
     );
     let moved = tmp.path().join("moved");
     std::fs::rename(&repo.dir, &moved).unwrap();
@@ -231,7 +271,10 @@ fn the_cache_serves_a_second_directory_and_notices_a_moved_branch() {
     write(
         &three,
         "main.tf",
-        &format!("module \"f\" {{\n  source = \"git::{}?ref=feature\"\n}}\n", repo.url()),
+        &format!(
+            "module \"f\" {{\n  source = \"git::{}?ref=feature\"\n}}\n",
+            repo.url()
+        ),
     );
     let (r, _) = install(&three, &setup(Some(&cache)), false);
     assert!(errors(&r).is_empty(), "{:?}", errors(&r));
@@ -276,7 +319,8 @@ fn bad_ref_and_missing_repository_fail_with_terraforms_wording() {
     );
     let deep = errs.iter().find(|(_, d)| d.contains("\"deep\"")).unwrap();
     assert!(
-        deep.1.ends_with("(note that setting 'depth' requires 'ref' to be a branch or tag name)"),
+        deep.1
+            .ends_with("(note that setting 'depth' requires 'ref' to be a branch or tag name)"),
         "{}",
         deep.1
     );
@@ -290,7 +334,13 @@ fn bad_ref_and_missing_repository_fail_with_terraforms_wording() {
         assert_eq!(module_lines(&out), lines);
         let flat = out.split_whitespace().collect::<Vec<_>>().join(" ");
         for (_, d) in &errs {
-            let first = d.lines().next().unwrap().split_whitespace().collect::<Vec<_>>().join(" ");
+            let first = d
+                .lines()
+                .next()
+                .unwrap()
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ");
             assert!(flat.contains(&first), "terraform said:\n{out}\nweir: {d}");
         }
     }
@@ -317,10 +367,7 @@ fn git_over_smart_http_through_http_backend() {
     let repos = tmp.path().join("srv");
     let repo = make_repo(&repos, "net.git");
     let root_dir = repos.clone();
-    let server = Server::start(
-        Arc::new(move |req| git_http_backend(&root_dir, req)),
-        None,
-    );
+    let server = Server::start(Arc::new(move |req| git_http_backend(&root_dir, req)), None);
     let url = format!("http://127.0.0.1:{}/git/net.git", server.port);
     let root = tmp.path().join("cfg");
     write(
@@ -335,7 +382,8 @@ fn git_over_smart_http_through_http_backend() {
     assert_eq!(
         lines,
         vec![
-            format!("Downloading git::{url}//modules/net?ref=main for sub...").replace("//modules/net", ""),
+            format!("Downloading git::{url}//modules/net?ref=main for sub...")
+                .replace("//modules/net", ""),
             "- sub in .terraform/modules/sub/modules/net".to_string(),
             "- sub.common in .terraform/modules/sub/modules/common".to_string(),
             format!("Downloading git::{url}?ref=v2.0.0 for tag..."),

@@ -139,7 +139,11 @@ fn serve(
     }
 }
 
-fn one<S: Read + Write>(stream: S, handler: &Handler, log: &Mutex<Vec<Request>>) -> std::io::Result<()> {
+fn one<S: Read + Write>(
+    stream: S,
+    handler: &Handler,
+    log: &Mutex<Vec<Request>>,
+) -> std::io::Result<()> {
     let mut r = BufReader::new(stream);
     let mut line = String::new();
     if r.read_line(&mut line)? == 0 {
@@ -261,7 +265,13 @@ pub fn git_http_backend(root: &Path, req: &Request) -> Reply {
     for l in head.lines() {
         if let Some((k, v)) = l.split_once(':') {
             if k.eq_ignore_ascii_case("status") {
-                reply.status = v.trim().split(' ').next().unwrap_or("200").parse().unwrap_or(200);
+                reply.status = v
+                    .trim()
+                    .split(' ')
+                    .next()
+                    .unwrap_or("200")
+                    .parse()
+                    .unwrap_or(200);
             } else {
                 reply.headers.push((k.trim().into(), v.trim().into()));
             }
