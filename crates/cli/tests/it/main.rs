@@ -7,6 +7,7 @@ mod common;
 mod console;
 mod fmt;
 mod metadata;
+mod modules;
 mod scenarios;
 mod state;
 mod validate;
