@@ -60,10 +60,7 @@ pub fn obtain(
     let dst = tmp.path().join("pkg");
     getter.fetch(package, &dst, Some(tf))?;
     let branch = if is_git {
-        getter
-            .git
-            .as_ref()
-            .and_then(|g| g.on_branch(&dst).then(|| g.head_commit(&dst)).flatten())
+        getter.git.as_ref().and_then(|g| g.branch_commit(&dst))
     } else {
         None
     };

@@ -293,10 +293,15 @@ impl Git {
             .unwrap_or_else(|| "master".into())
     }
 
-    /// Whether `dir` has a branch checked out (not a detached tag or commit).
-    pub fn on_branch(&self, dir: &Path) -> bool {
-        self.git(Some(dir), None, &["symbolic-ref", "-q", "HEAD"])
-            .is_ok()
+    /// The commit of the branch checked out in `dir`, or `None` when HEAD is detached (a tag
+    /// or a commit). Read from `.git` directly: a fresh clone keeps its branch ref loose.
+    pub fn branch_commit(&self, dir: &Path) -> Option<String> {
+        let head = std::fs::read_to_string(dir.join(".git/HEAD")).ok()?;
+        let refname = head.trim().strip_prefix("ref: ")?;
+        match std::fs::read_to_string(dir.join(".git").join(refname)) {
+            Ok(c) => Some(c.trim().to_string()),
+            Err(_) => self.head_commit(dir),
+        }
     }
 
     /// The commit checked out in `dir`.

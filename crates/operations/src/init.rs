@@ -100,7 +100,8 @@ pub fn install_modules(
         root_dir: dir.to_path_buf(),
         modules_dir: config::modmanifest::MODULES_DIR.to_string(),
         upgrade,
-        parallelism: 8,
+        // Fetches wait on the network and on git far more than on the CPU.
+        parallelism: 16,
     };
     installer.install(&opts, say)
 }
