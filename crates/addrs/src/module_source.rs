@@ -203,7 +203,7 @@ pub fn parse_module_source_registry(raw: &str) -> Result<RegistrySource, ModuleS
     }
     let mut host = DEFAULT_MODULE_REGISTRY_HOST.to_string();
     if parts.len() == 4 {
-        host = match hostname_for_comparison(parts[0]) {
+        host = match host_for_comparison(parts[0]) {
             Ok(h) => h,
             Err(()) if parts[0].contains("--") => {
                 return Err(invalid(format!("invalid module registry hostname {}; internationalized domain names must be given as direct unicode characters, not in punycode", go_quote(parts[0]))))
@@ -279,8 +279,18 @@ fn registry_name_ok(s: &str) -> bool {
     alnum(b[0]) && alnum(b[b.len() - 1]) && b.iter().all(|&c| alnum(c) || c == b'-' || c == b'_')
 }
 
+/// A hostname that svchost would reject.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("invalid hostname {0:?}")]
+pub struct InvalidHostname(pub String);
+
 /// svchost's `ForComparison`: lower-cased labels, `:443` dropped, other ports kept.
-pub fn hostname_for_comparison(given: &str) -> Result<String, ()> {
+pub fn hostname_for_comparison(given: &str) -> Result<String, InvalidHostname> {
+    host_for_comparison(given).map_err(|()| InvalidHostname(given.to_string()))
+}
+
+#[allow(clippy::result_unit_err)]
+fn host_for_comparison(given: &str) -> Result<String, ()> {
     let (name, port) = match given.find(':') {
         Some(i) => (&given[..i], &given[i..]),
         None => (given, ""),
@@ -380,6 +390,9 @@ fn forced_getter(src: &str) -> (Option<&str>, &str) {
     (None, src)
 }
 
+/// One of Terraform's shorthand detectors: `Ok(None)` when it does not apply.
+type Detector = fn(&str) -> Result<Option<String>, ModuleSourceError>;
+
 /// Terraform's `detectRemoteSourceShorthands`: a valid URL with a scheme is kept as written;
 /// otherwise the GitHub, git-over-SSH, Bitbucket, GCS, S3 and absolute-path detectors run.
 fn detect_shorthands(src: &str) -> Result<String, ModuleSourceError> {
@@ -388,7 +401,7 @@ fn detect_shorthands(src: &str) -> Result<String, ModuleSourceError> {
     if url_has_scheme(&get_src) {
         return Ok(src.to_string());
     }
-    let detectors: [fn(&str) -> Result<Option<String>, ModuleSourceError>; 6] = [
+    let detectors: [Detector; 6] = [
         detect_github,
         detect_git_ssh,
         detect_bitbucket,

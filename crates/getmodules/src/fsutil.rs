@@ -109,7 +109,7 @@ pub fn eval_symlinks(cwd: &Path, rel: &str) -> io::Result<String> {
             "." => continue,
             ".." => {
                 if out.as_os_str().is_empty()
-                    || out.components().last() == Some(Component::ParentDir)
+                    || out.components().next_back() == Some(Component::ParentDir)
                 {
                     out.push("..");
                 } else {

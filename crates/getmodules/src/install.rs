@@ -75,13 +75,16 @@ struct JobResult {
 
 type PackageCell = Arc<OnceLock<Result<PathBuf, String>>>;
 
+/// Answers computed once per run and shared by the fetching threads.
+type Memo<K, V> = Mutex<HashMap<K, Arc<OnceLock<V>>>>;
+
 /// State shared by the fetching threads of one run.
 struct Run<'a> {
     installer: &'a Installer,
     opts: &'a InstallOptions,
     packages: Mutex<HashMap<String, PackageCell>>,
-    versions: Mutex<HashMap<String, Arc<OnceLock<Result<Vec<String>, VersionsError>>>>>,
-    locations: Mutex<HashMap<(String, String), Arc<OnceLock<Result<String, String>>>>>,
+    versions: Memo<String, Result<Vec<String>, VersionsError>>,
+    locations: Memo<(String, String), Result<String, String>>,
     scratch: PathBuf,
 }
 
@@ -242,7 +245,7 @@ impl Installer {
                 out.sources.merge(&s);
                 out.diagnostics.extend(d.0);
                 return match m {
-                    Some(m) => Visit::Loaded(m, rec.dir.clone()),
+                    Some(m) => Visit::Loaded(Box::new(m), rec.dir.clone()),
                     None => Visit::Failed,
                 };
             }
@@ -334,7 +337,7 @@ impl Installer {
             ));
             manifest
                 .records
-                .insert(key.clone(), record(&key, &source, None, &dir));
+                .insert(key.clone(), record(&key, source, None, &dir));
             nodes[idx]
                 .lines
                 .push(format!("- {key} in {dir}").trim_end().to_string());
@@ -345,7 +348,7 @@ impl Installer {
             .records
             .insert(key.clone(), record(&key, source, None, &dir));
         nodes[idx].lines.push(format!("- {key} in {dir}"));
-        Visit::Loaded(m, dir)
+        Visit::Loaded(Box::new(m), dir)
     }
 }
 
@@ -399,7 +402,7 @@ fn escape_error(nodes: &[Node], idx: usize) -> Option<Diagnostic> {
 }
 
 enum Visit {
-    Loaded(Module, String),
+    Loaded(Box<Module>, String),
     Failed,
     Fetch(ModuleSource),
 }

@@ -109,10 +109,6 @@ impl Server {
     pub fn requests(&self) -> Vec<Request> {
         self.log.lock().unwrap().clone()
     }
-
-    pub fn count(&self, pred: impl Fn(&Request) -> bool) -> usize {
-        self.requests().iter().filter(|r| pred(r)).count()
-    }
 }
 
 impl Drop for Server {
