@@ -265,10 +265,28 @@ fn load_tree(
     depth: usize,
 ) -> Option<Config> {
     let (m, d, s) = load_module(dir, display_dir);
+    let module_failed = d.has_errors();
     diags.extend(d.0);
     sources.merge(&s);
     let m = m?;
     let mut children = BTreeMap::new();
+    if depth == 0 {
+        // Terraform decodes every source address with the root module and builds no module
+        // tree at all when the root module has errors.
+        let bad: Vec<Diagnostic> = m
+            .module_calls
+            .values()
+            .filter_map(|c| parse_call_source(c).err())
+            .collect();
+        if module_failed || !bad.is_empty() {
+            diags.extend(bad);
+            return Some(Config {
+                module: m,
+                path,
+                children,
+            });
+        }
+    }
     if depth > 64 {
         diags.push(Diagnostic::error(
             "Module nesting too deep",

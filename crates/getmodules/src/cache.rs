@@ -1,7 +1,8 @@
 //! The package cache shared by working directories: one directory per normalised package
 //! address, filled through a temporary directory and renamed into place so a reader never sees
-//! half a package. A git package checked out from a branch remembers its commit and is fetched
-//! again when the branch has moved; tags, commits, archives and registry versions do not move.
+//! half a package. A git package remembers the commit it checked out and is fetched again when
+//! its branch or tag now names another commit (`git ls-remote`, no download); a full commit id,
+//! archives and registry versions are taken as they are.
 
 use std::path::{Path, PathBuf};
 
@@ -17,24 +18,24 @@ pub fn entry_name(package: &str) -> String {
 }
 
 fn meta_path(entry: &Path) -> PathBuf {
-    entry.with_extension("branch")
+    entry.with_extension("commit")
 }
 
 /// Whether a cached git checkout of `package` is still what the remote serves.
 fn git_entry_fresh(getter: &Getter, package: &str, entry: &Path) -> bool {
-    let Ok(branch_commit) = std::fs::read_to_string(meta_path(entry)) else {
-        // No branch marker: a tag or commit, which does not move.
-        return true;
+    let Ok(cached) = std::fs::read_to_string(meta_path(entry)) else {
+        return false;
     };
-    let Some(git) = &getter.git else { return true };
+    let Some(git) = &getter.git else { return false };
     let url = package.strip_prefix("git::").unwrap_or(package);
     let Ok(src) = GitSource::parse(url) else {
-        return true;
+        return false;
     };
-    match git.moving_ref_commit(&src) {
-        Ok(Some(now)) => now == branch_commit.trim(),
+    match git.remote_commit(&src) {
+        Ok(None) => true,
+        Ok(Some(now)) => now == cached.trim(),
         // Offline or the ref vanished: fetching again gives the answer Terraform would.
-        _ => false,
+        Err(_) => false,
     }
 }
 
@@ -59,8 +60,8 @@ pub fn obtain(
         .map_err(|e| e.to_string())?;
     let dst = tmp.path().join("pkg");
     getter.fetch(package, &dst, Some(tf))?;
-    let branch = if is_git {
-        getter.git.as_ref().and_then(|g| g.branch_commit(&dst))
+    let commit = if is_git {
+        getter.git.as_ref().and_then(|g| g.checked_out_commit(&dst))
     } else {
         None
     };
@@ -72,7 +73,7 @@ pub fn obtain(
         Err(_) if entry.is_dir() => {}
         Err(e) => return Err(e.to_string()),
     }
-    if let Some(c) = branch {
+    if let Some(c) = commit {
         let _ = std::fs::write(meta_path(&entry), c);
     }
     Ok(entry)

@@ -293,14 +293,18 @@ impl Git {
             .unwrap_or_else(|| "master".into())
     }
 
-    /// The commit of the branch checked out in `dir`, or `None` when HEAD is detached (a tag
-    /// or a commit). Read from `.git` directly: a fresh clone keeps its branch ref loose.
-    pub fn branch_commit(&self, dir: &Path) -> Option<String> {
+    /// The commit checked out in `dir`, read from `.git` directly when it can be (a fresh
+    /// clone keeps HEAD detached or its one branch ref loose), else asked of git.
+    pub fn checked_out_commit(&self, dir: &Path) -> Option<String> {
         let head = std::fs::read_to_string(dir.join(".git/HEAD")).ok()?;
-        let refname = head.trim().strip_prefix("ref: ")?;
-        match std::fs::read_to_string(dir.join(".git").join(refname)) {
-            Ok(c) => Some(c.trim().to_string()),
-            Err(_) => self.head_commit(dir),
+        let head = head.trim();
+        match head.strip_prefix("ref: ") {
+            None if head.len() == 40 => Some(head.to_string()),
+            Some(r) => match std::fs::read_to_string(dir.join(".git").join(r)) {
+                Ok(c) => Some(c.trim().to_string()),
+                Err(_) => self.head_commit(dir),
+            },
+            None => self.head_commit(dir),
         }
     }
 
@@ -311,17 +315,32 @@ impl Git {
             .map(|s| s.trim().to_string())
     }
 
-    /// The commit a branch (or the default branch) points at now, or `None` when the
-    /// reference is not a branch (tags and commits do not move, so a cached copy stays good).
-    pub fn moving_ref_commit(&self, src: &GitSource) -> Result<Option<String>, String> {
-        let pattern = match &src.reference {
-            Some(r) => format!("refs/heads/{r}"),
-            None => "HEAD".to_string(),
+    /// The commit the reference names on the remote now (`None` for a full commit id, which
+    /// cannot move, and for anything that is not a branch or tag name, such as a short id).
+    pub fn remote_commit(&self, src: &GitSource) -> Result<Option<String>, String> {
+        if src.reference.as_deref().is_some_and(is_full_sha) {
+            return Ok(None);
+        }
+        let name = src.reference.as_deref().unwrap_or("HEAD");
+        let out = self.git(None, None, &["ls-remote", "--", &src.url, name])?;
+        let refs: Vec<(&str, &str)> = out
+            .lines()
+            .filter_map(|l| l.split_once('\t'))
+            .map(|(sha, r)| (r, sha))
+            .collect();
+        let wanted = if src.reference.is_none() {
+            vec!["HEAD".to_string()]
+        } else {
+            vec![
+                format!("refs/tags/{name}^{{}}"),
+                format!("refs/tags/{name}"),
+                format!("refs/heads/{name}"),
+            ]
         };
-        let out = self.git(None, None, &["ls-remote", "--", &src.url, &pattern])?;
-        Ok(out.lines().find_map(|l| {
-            let (sha, name) = l.split_once('\t')?;
-            (name == pattern).then(|| sha.to_string())
+        Ok(wanted.iter().find_map(|w| {
+            refs.iter()
+                .find(|(r, _)| r == w)
+                .map(|(_, c)| c.to_string())
         }))
     }
 }

@@ -221,63 +221,73 @@ fn installed_modules_are_reused_and_upgrade_fetches_again() {
 }
 
 #[test]
-fn the_cache_serves_a_second_directory_and_notices_a_moved_branch() {
+fn the_cache_serves_a_second_directory_and_notices_moved_refs() {
     if !have_git() {
         eprintln!("skipping: git is not installed");
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
-    let repo = make_repo(tmp.path(), "repo");
+    let srv = tmp.path().join("srv");
+    let repo = make_repo(&srv, "r.git");
+    let root_dir = srv.clone();
+    let server = Server::start(Arc::new(move |req| git_http_backend(&root_dir, req)), None);
+    let url = format!("http://127.0.0.1:{}/git/r.git", server.port);
+    // A pack is sent only for a fetch command (protocol v2) or a want line (v0) posted to
+    // git-upload-pack; listing refs is a POST too, but without either.
+    let downloads = || {
+        server
+            .requests()
+            .iter()
+            .filter(|r| {
+                let body = String::from_utf8_lossy(&r.body);
+                r.method == "POST"
+                    && r.path().ends_with("/git-upload-pack")
+                    && (body.contains("command=fetch") || body.contains("want "))
+            })
+            .count()
+    };
     let cache = tmp.path().join("cache");
-    let cfg = format!(
-        "module \"a\" {{\n  source = \"git::{u}?ref=v1.0.0\"\n}}\nmodule \"b\" {{\n  source = \"git::{u}?ref=v1.0.0\"\n}}\nmodule \"f\" {{\n  source = \"git::{u}?ref=feature\"\n}}\n",
-        u = repo.url()
-    );
+    let cfg = |calls: &[(&str, &str)]| {
+        calls
+            .iter()
+            .map(|(n, r)| format!("module \"{n}\" {{\n  source = \"git::{url}?ref={r}\"\n}}\n"))
+            .collect::<String>()
+    };
     let one = tmp.path().join("one");
-    write(&one, "main.tf", &cfg);
+    write(
+        &one,
+        "main.tf",
+        &cfg(&[("a", "v1.0.0"), ("b", "v1.0.0"), ("f", "feature")]),
+    );
     let (r, _) = install(&one, &setup(Some(&cache)), false);
     assert!(errors(&r).is_empty(), "{:?}", errors(&r));
-    // Two calls of one package: fetched once into the cache.
-    assert_eq!(
-        std::fs::read_dir(&cache)
-            .unwrap()
-            .filter(|e| e.as_ref().unwrap().path().is_dir())
-            .count(),
-        2
-    );
+    // Two calls of one package: fetched once.
+    assert_eq!(downloads(), 2);
 
-    // The tag is served from the cache even with the repository gone.
+    // Another directory: both packages come from the cache; only refs are compared.
     let two = tmp.path().join("two");
-    write(
-        &two,
-        "main.tf",
-        &format!(
-            "module \"a\" {{\n  source = \"git::{}?ref=v1.0.0\"\n}}\n",
-            repo.url()
-        ),
-    );
-    let moved = tmp.path().join("moved");
-    std::fs::rename(&repo.dir, &moved).unwrap();
+    write(&two, "main.tf", &cfg(&[("a", "v1.0.0"), ("f", "feature")]));
     let (r, _) = install(&two, &setup(Some(&cache)), false);
     assert!(errors(&r).is_empty(), "{:?}", errors(&r));
+    assert_eq!(downloads(), 2);
     assert!(read(&two, ".terraform/modules/a/main.tf").contains("c1"));
-    std::fs::rename(&moved, &repo.dir).unwrap();
+    assert!(read(&two, ".terraform/modules/f/main.tf").contains("c3"));
 
-    // A branch that moved on is fetched again.
+    // A branch that moved on and a tag that was moved are fetched again.
     git(&repo.dir, &["checkout", "-q", "feature"]);
     write(&repo.dir, "main.tf", &rev_module("c5"));
     git(&repo.dir, &["commit", "-qam", "c5"]);
+    git(&repo.dir, &["tag", "-f", "v1.0.0"]);
     let three = tmp.path().join("three");
     write(
         &three,
         "main.tf",
-        &format!(
-            "module \"f\" {{\n  source = \"git::{}?ref=feature\"\n}}\n",
-            repo.url()
-        ),
+        &cfg(&[("a", "v1.0.0"), ("f", "feature")]),
     );
     let (r, _) = install(&three, &setup(Some(&cache)), false);
     assert!(errors(&r).is_empty(), "{:?}", errors(&r));
+    assert_eq!(downloads(), 4);
+    assert!(read(&three, ".terraform/modules/a/main.tf").contains("c5"));
     assert!(read(&three, ".terraform/modules/f/main.tf").contains("c5"));
 }
 
