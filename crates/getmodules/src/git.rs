@@ -3,8 +3,10 @@
 //! one commit); when it cannot, go-getter's exact command sequence runs, so results and error
 //! texts are Terraform's.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::env::Env;
 
@@ -100,6 +102,8 @@ fn redact_password(url: &str) -> String {
 pub struct Git {
     program: PathBuf,
     env: Vec<(String, String)>,
+    /// `git ls-remote` answers by URL for this run: several packages often share a repository.
+    refs: Arc<Mutex<HashMap<String, Arc<OnceLock<Result<String, String>>>>>>,
 }
 
 fn is_full_sha(r: &str) -> bool {
@@ -125,6 +129,7 @@ impl Git {
                 .vars()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
+            refs: Arc::default(),
         })
     }
 
@@ -322,7 +327,13 @@ impl Git {
             return Ok(None);
         }
         let name = src.reference.as_deref().unwrap_or("HEAD");
-        let out = self.git(None, None, &["ls-remote", "--", &src.url, name])?;
+        let cell = {
+            let mut m = self.refs.lock().map_err(|e| e.to_string())?;
+            m.entry(src.url.clone()).or_default().clone()
+        };
+        let out = cell
+            .get_or_init(|| self.git(None, None, &["ls-remote", "--", &src.url]))
+            .clone()?;
         let refs: Vec<(&str, &str)> = out
             .lines()
             .filter_map(|l| l.split_once('\t'))
