@@ -97,13 +97,16 @@ fn redact_password(url: &str) -> String {
     }
 }
 
+/// `git ls-remote` output by repository URL, each computed once.
+type RefsByUrl = Mutex<HashMap<String, Arc<OnceLock<Result<String, String>>>>>;
+
 /// The `git` program and the environment it runs with.
 #[derive(Clone, Debug)]
 pub struct Git {
     program: PathBuf,
     env: Vec<(String, String)>,
     /// `git ls-remote` answers by URL for this run: several packages often share a repository.
-    refs: Arc<Mutex<HashMap<String, Arc<OnceLock<Result<String, String>>>>>>,
+    refs: Arc<RefsByUrl>,
 }
 
 fn is_full_sha(r: &str) -> bool {
