@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs on a fresh Debian machine with Rust (idempotent; run as root in CI):
 # cargo-nextest, moto (the AWS emulator the provider and s3 backend tests start on 127.0.0.1), and Debian
-# packages: openssl (the proxy's TLS test makes its certificate with it) and PostgreSQL (the pg backend
+# packages: git (module sources, served by `git http-backend` and `git daemon` in the module tests),
+# openssl (the proxy's TLS test makes its certificate with it) and PostgreSQL (the pg backend
 # tests run initdb and pg_ctl themselves in a temporary directory; Debian puts them in
 # /usr/lib/postgresql/<version>/bin).
 set -euo pipefail
@@ -13,6 +14,7 @@ if ! python3 -c 'import moto' >/dev/null 2>&1; then
 fi
 
 apt_missing=()
+command -v git >/dev/null 2>&1 || apt_missing+=(git)
 command -v openssl >/dev/null 2>&1 || apt_missing+=(openssl)
 if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   apt_missing+=(postgresql)

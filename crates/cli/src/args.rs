@@ -98,6 +98,22 @@ pub enum Command {
         #[arg(long = "lockfile")]
         lockfile: Option<String>,
     },
+    /// Install or upgrade remote modules.
+    Get {
+        /// Check already-downloaded modules for newer versions and install them.
+        #[arg(long, num_args = 0..=1, default_value_t = false, default_missing_value = "true", action = ArgAction::Set)]
+        update: bool,
+        #[arg(long = "test-directory")]
+        test_directory: Option<String>,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Show all declared modules in a working directory.
+    Modules {
+        /// Machine-readable output.
+        #[arg(long, action = ArgAction::SetTrue)]
+        json: bool,
+    },
     /// Check whether the configuration is valid.
     Validate {
         #[arg(long, action = ArgAction::SetTrue)]

@@ -120,8 +120,13 @@ fn main() -> ExitCode {
             }
         }
         Command::Init {
-            upgrade, common, ..
-        } => run::init(upgrade, &common),
+            upgrade,
+            get,
+            common,
+            ..
+        } => run::init(upgrade, get, &common),
+        Command::Get { update, common, .. } => run::get(update, &common),
+        Command::Modules { json } => run::modules(json),
         Command::Fmt {
             paths,
             list,

@@ -433,13 +433,111 @@ pub fn console(common: &Common, vars: Vec<VarArg>) -> u8 {
     }
 }
 
-pub fn init(upgrade: bool, common: &Common) -> u8 {
+/// Module installation settings from the process environment: git's environment,
+/// `TF_TOKEN_…` and CLI-configuration credentials, `SSL_CERT_FILE`/`SSL_CERT_DIR`, and the
+/// package cache (`WEIR_MODULE_CACHE_DIR`, else `$XDG_CACHE_HOME/weir/modules` or
+/// `~/.cache/weir/modules`; an empty `WEIR_MODULE_CACHE_DIR` turns the cache off).
+fn module_setup() -> getmodules::Setup {
+    let env = getmodules::Env::new(std::env::vars());
+    let get = |k: &str| env.get(k).map(str::to_string);
+    let cli = getproviders::CliConfig::load_with(&get);
+    let cache_dir = match env.get("WEIR_MODULE_CACHE_DIR") {
+        Some("") => None,
+        Some(d) => Some(PathBuf::from(d)),
+        None => env
+            .get("XDG_CACHE_HOME")
+            .filter(|d| !d.is_empty())
+            .map(PathBuf::from)
+            .or_else(|| env.get("HOME").map(|h| PathBuf::from(h).join(".cache")))
+            .map(|c| c.join("weir").join("modules")),
+    };
+    let tls = getmodules::http::TlsRoots {
+        cert_file: env
+            .get("SSL_CERT_FILE")
+            .filter(|f| !f.is_empty())
+            .map(PathBuf::from),
+        cert_dirs: env
+            .get("SSL_CERT_DIR")
+            .map(|d| {
+                d.split(':')
+                    .filter(|p| !p.is_empty())
+                    .map(PathBuf::from)
+                    .collect()
+            })
+            .unwrap_or_default(),
+    };
+    getmodules::Setup {
+        configured_credentials: cli.credentials,
+        tls,
+        cache_dir,
+        user_agent: format!(
+            "Terraform/{} (+https://www.terraform.io) weir/{}",
+            crate::TERRAFORM_COMPAT_VERSION,
+            env!("CARGO_PKG_VERSION")
+        ),
+        env,
+    }
+}
+
+pub fn init(upgrade: bool, get: bool, common: &Common) -> u8 {
     let color = ui::color(common.no_color);
     let dir = cwd();
-    match operations::init::init(&dir, upgrade, &mut |line: &str| println!("{line}"), color) {
+    let setup = module_setup();
+    let opts = operations::init::InitOptions {
+        upgrade,
+        get,
+        color,
+        modules: &setup,
+    };
+    match operations::init::init(&dir, &opts, &mut |line: &str| println!("{line}")) {
         Ok(()) => 0,
         Err(f) => fail(f, color),
     }
+}
+
+/// `weir get [-update]`: installs modules only; configuration errors found while installing
+/// are warnings, as in Terraform.
+pub fn get(update: bool, common: &Common) -> u8 {
+    let color = ui::color(common.no_color);
+    let dir = cwd();
+    let setup = module_setup();
+    let installed =
+        operations::init::install_modules(&dir, update, &setup, &mut |l: &str| println!("{l}"));
+    ui::print_diags(&installed.diagnostics, &installed.sources, color);
+    if installed.diagnostics.has_errors() {
+        1
+    } else {
+        0
+    }
+}
+
+/// `weir modules [-json]`: declared module calls and the versions installed for them.
+pub fn modules(json: bool) -> u8 {
+    let dir = cwd();
+    let (cfg, diags, sources) = config::load_config(&dir);
+    let Some(cfg) = cfg.filter(|_| !diags.has_errors()) else {
+        ui::print_diags(&diags, &sources, ui::color(false));
+        return 1;
+    };
+    let manifest =
+        match config::modmanifest::Manifest::read(&dir.join(config::modmanifest::MODULES_DIR)) {
+            Ok(m) => m,
+            Err(e) => {
+                ui::error(
+                    "Failed to refresh module manifest",
+                    &e.to_string(),
+                    ui::color(false),
+                );
+                return 1;
+            }
+        };
+    let entries = getmodules::view::entries(&cfg, &manifest);
+    if json {
+        println!("{}", getmodules::view::render_json(&entries));
+    } else {
+        println!("{}", getmodules::view::render_human(&entries));
+    }
+    0
 }
 
 pub fn fmt(

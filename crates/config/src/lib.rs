@@ -11,6 +11,7 @@ pub mod fmt;
 pub mod json;
 pub mod load;
 pub mod model;
+pub mod modmanifest;
 pub mod native;
 mod strip;
 
@@ -18,7 +19,10 @@ use diagnostics::Diagnostics;
 
 pub use body::{Attribute, Block, Body};
 pub use expr::{BinaryOp, Expr, ExprKind, ObjectKey, TemplatePart, Traverser, UnaryOp};
-pub use load::{load_config, load_module, parse_tfvars, traversal_text};
+pub use load::{
+    load_config, load_config_with_modules, load_module, parse_call_source, parse_tfvars,
+    traversal_text,
+};
 pub use model::*;
 
 /// Parses one native-syntax expression (console input, `-var` values).

@@ -1,5 +1,6 @@
 //! Loading module directories: `*.tf` and `*.tf.json` files, override files merged by
-//! Terraform's rules, local child modules, and `.tfvars` files.
+//! Terraform's rules, child modules (local paths, or where `init` installed them according to
+//! `modules.json`), and `.tfvars` files.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -10,8 +11,10 @@ use value::Value;
 
 use crate::body::{Attribute, Block, Body};
 use crate::expr::{Expr, ExprKind};
-use crate::model::{Config, Module};
+use crate::model::{Config, Module, ModuleCall};
+use crate::modmanifest::{Manifest, MODULES_DIR};
 use crate::native;
+use addrs::{ModuleSource, ModuleSourceError};
 
 /// Parses a native-syntax file into a body.
 pub fn parse_file(text: &str, filename: &str, diags: &mut Diagnostics) -> Option<Body> {
@@ -245,23 +248,46 @@ pub fn load_module(dir: &Path, display_dir: &str) -> (Option<Module>, Diagnostic
     (Some(m), diags, sources)
 }
 
-fn is_local_source(s: &str) -> bool {
-    s.starts_with("./") || s.starts_with("../") || s == "." || s == ".."
+/// Where child modules are found: the installed-modules manifest, relative to the working
+/// directory that `modules.json`'s `Dir` entries are relative to.
+struct Installed {
+    root_dir: PathBuf,
+    manifest: Manifest,
 }
 
+#[allow(clippy::too_many_arguments)]
 fn load_tree(
     dir: &Path,
     display_dir: &str,
     path: Vec<String>,
+    installed: &Installed,
     diags: &mut Diagnostics,
     sources: &mut Sources,
     depth: usize,
 ) -> Option<Config> {
     let (m, d, s) = load_module(dir, display_dir);
+    let module_failed = d.has_errors();
     diags.extend(d.0);
     sources.merge(&s);
     let m = m?;
     let mut children = BTreeMap::new();
+    if depth == 0 {
+        // Terraform decodes every source address with the root module and builds no module
+        // tree at all when the root module has errors.
+        let bad: Vec<Diagnostic> = m
+            .module_calls
+            .values()
+            .filter_map(|c| parse_call_source(c).err())
+            .collect();
+        if module_failed || !bad.is_empty() {
+            diags.extend(bad);
+            return Some(Config {
+                module: m,
+                path,
+                children,
+            });
+        }
+    }
     if depth > 64 {
         diags.push(Diagnostic::error(
             "Module nesting too deep",
@@ -270,41 +296,22 @@ fn load_tree(
         return None;
     }
     for (name, call) in &m.module_calls {
-        if !is_local_source(&call.source) {
-            diags.push(
-                Diagnostic::error(
-                    "Module not installed",
-                    format!("The module {name} uses source {:?}; weir installs only local modules (paths starting with ./ or ../) for now.", call.source),
-                )
-                .with_subject(call.source_range.clone()),
-            );
-            continue;
-        }
-        let child_dir = dir.join(&call.source);
-        let child_display = {
-            let joined = if display_dir.is_empty() {
-                PathBuf::from(&call.source)
-            } else {
-                Path::new(display_dir).join(&call.source)
-            };
-            normalize(&joined)
-        };
-        if !child_dir.is_dir() {
-            diags.push(
-                Diagnostic::error(
-                    "Unreadable module directory",
-                    format!(
-                        "The directory {} does not exist or cannot be read.",
-                        child_display
-                    ),
-                )
-                .with_subject(call.source_range.clone()),
-            );
-            continue;
-        }
         let mut p = path.clone();
         p.push(name.clone());
-        if let Some(c) = load_tree(&child_dir, &child_display, p, diags, sources, depth + 1) {
+        let Some((child_dir, child_display)) =
+            resolve_child(dir, display_dir, &p, call, installed, diags)
+        else {
+            continue;
+        };
+        if let Some(c) = load_tree(
+            &child_dir,
+            &child_display,
+            p,
+            installed,
+            diags,
+            sources,
+            depth + 1,
+        ) {
             children.insert(name.clone(), c);
         }
     }
@@ -313,6 +320,100 @@ fn load_tree(
         path,
         children,
     })
+}
+
+/// Parses a module call's `source` as Terraform's config decoder does, with its diagnostics
+/// (a `version` argument means the source must be a registry address).
+pub fn parse_call_source(call: &ModuleCall) -> Result<ModuleSource, Diagnostic> {
+    let parsed = if call.version.is_some() {
+        addrs::parse_module_source_registry(&call.source).map(ModuleSource::Registry)
+    } else {
+        addrs::parse_module_source(&call.source)
+    };
+    parsed.map_err(|e| {
+        let d = match (&e, call.version.is_some()) {
+            (ModuleSourceError::MaybeRelativePath(a), false) => Diagnostic::error(
+                "Invalid module source address",
+                format!("Terraform failed to determine your intended installation method for remote module package {a:?}.\n\nIf you intended this as a path relative to the current module, use \"./{a}\" instead. The \"./\" prefix indicates that the address is a relative filesystem path."),
+            ),
+            (_, true) => Diagnostic::error(
+                "Invalid registry module source address",
+                format!("Failed to parse module registry address: {e}.\n\nTerraform assumed that you intended a module registry source address because you also set the argument \"version\", which applies only to registry modules."),
+            ),
+            (_, false) => Diagnostic::error(
+                "Invalid module source address",
+                format!("Failed to parse module source address: {e}."),
+            ),
+        };
+        d.with_subject(call.source_range.clone())
+    })
+}
+
+/// Finds a child module's directory: through `modules.json` when it records the call, else
+/// (for a local path only) relative to the calling module's directory.
+fn resolve_child(
+    dir: &Path,
+    display_dir: &str,
+    path: &[String],
+    call: &ModuleCall,
+    installed: &Installed,
+    diags: &mut Diagnostics,
+) -> Option<(PathBuf, String)> {
+    let source = match parse_call_source(call) {
+        Ok(s) => s,
+        Err(d) => {
+            diags.push(d);
+            return None;
+        }
+    };
+    let key = path.join(".");
+    let not_installed = |detail: String| {
+        Diagnostic::error("Module not installed", detail).with_subject(call.decl_range.clone())
+    };
+    if let Some(rec) = installed.manifest.records.get(&key) {
+        if rec.source != source.to_string() {
+            diags.push(
+                Diagnostic::error(
+                    "Module source has changed",
+                    "The source address was changed since this module was installed. Run \"terraform init\" to install all modules required by this configuration.",
+                )
+                .with_subject(call.source_range.clone()),
+            );
+        }
+        let child_dir = installed.root_dir.join(&rec.dir);
+        if rec.dir.is_empty() || !child_dir.is_dir() {
+            diags.push(not_installed(format!("This module's local cache directory {} could not be read. Run \"terraform init\" to install all modules required by this configuration.", rec.dir)));
+            return None;
+        }
+        return Some((child_dir, normalize(Path::new(&rec.dir))));
+    }
+    let ModuleSource::Local(rel) = &source else {
+        diags.push(not_installed("This module is not yet installed. Run \"terraform init\" to install all modules required by this configuration.".into()));
+        return None;
+    };
+    let child_dir = dir.join(rel);
+    let child_display = {
+        let joined = if display_dir.is_empty() {
+            PathBuf::from(rel)
+        } else {
+            Path::new(display_dir).join(rel)
+        };
+        normalize(&joined)
+    };
+    if !child_dir.is_dir() {
+        diags.push(
+            Diagnostic::error(
+                "Unreadable module directory",
+                format!(
+                    "The directory {} does not exist or cannot be read.",
+                    child_display
+                ),
+            )
+            .with_subject(call.source_range.clone()),
+        );
+        return None;
+    }
+    Some((child_dir, child_display))
 }
 
 /// Lexically cleans a relative path (`./a/../b` → `b`).
@@ -338,11 +439,43 @@ fn normalize(p: &Path) -> String {
     }
 }
 
-/// Loads the root module in `root_dir` and its local child modules.
+/// Loads the root module in `root_dir` and its child modules: local paths directly, the
+/// others from `.terraform/modules` as `init` installed them.
 pub fn load_config(root_dir: &Path) -> (Option<Config>, Diagnostics, Sources) {
+    load_config_with_modules(root_dir, &root_dir.join(MODULES_DIR))
+}
+
+/// [`load_config`] with the installed modules in `modules_dir` (Terraform's `TF_DATA_DIR`
+/// moves it); `Dir` entries in its manifest are relative to `root_dir`.
+pub fn load_config_with_modules(
+    root_dir: &Path,
+    modules_dir: &Path,
+) -> (Option<Config>, Diagnostics, Sources) {
     let mut diags = Diagnostics::new();
     let mut sources = Sources::new();
-    let c = load_tree(root_dir, "", Vec::new(), &mut diags, &mut sources, 0);
+    let manifest = match Manifest::read(modules_dir) {
+        Ok(m) => m,
+        Err(e) => {
+            diags.push(Diagnostic::error(
+                "Failed to read module manifest",
+                format!("Terraform failed to read its manifest of locally-cached modules: {e}."),
+            ));
+            Manifest::default()
+        }
+    };
+    let installed = Installed {
+        root_dir: root_dir.to_path_buf(),
+        manifest,
+    };
+    let c = load_tree(
+        root_dir,
+        "",
+        Vec::new(),
+        &installed,
+        &mut diags,
+        &mut sources,
+        0,
+    );
     (c, diags, sources)
 }
 

@@ -1,6 +1,6 @@
 //! The CLI configuration file (`TF_CLI_CONFIG_FILE`, else `~/.terraformrc`): where providers
 //! may be installed from (`provider_installation` mirrors, or the implied local mirror
-//! directories) and `plugin_cache_dir`.
+//! directories), `plugin_cache_dir`, and `credentials "HOST" { token = … }` blocks.
 
 use std::path::{Path, PathBuf};
 
@@ -29,6 +29,8 @@ pub enum Source {
 pub struct CliConfig {
     pub sources: Vec<Source>,
     pub plugin_cache_dir: Option<PathBuf>,
+    /// API tokens by hostname, as written in `credentials` blocks (not yet normalised).
+    pub credentials: std::collections::BTreeMap<String, String>,
     /// Problems reading the file (Terraform warns and carries on).
     pub warnings: Vec<String>,
 }
@@ -53,28 +55,36 @@ fn string(e: &Expression) -> Option<String> {
     }
 }
 
-fn home() -> Option<PathBuf> {
-    std::env::var_os("HOME")
-        .filter(|h| !h.is_empty())
-        .map(PathBuf::from)
+/// Looks up an environment variable; the caller decides where the environment comes from.
+pub type EnvLookup<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+fn process_env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+fn home(env: EnvLookup) -> Option<PathBuf> {
+    env("HOME").filter(|h| !h.is_empty()).map(PathBuf::from)
 }
 
 /// The implied local mirror directories Terraform searches on Unix when no
 /// `provider_installation` block is given.
 pub fn implied_mirrors() -> Vec<PathBuf> {
+    implied_mirrors_in(&process_env)
+}
+
+fn implied_mirrors_in(env: EnvLookup) -> Vec<PathBuf> {
     let mut v = Vec::new();
-    if let Some(h) = home() {
+    if let Some(h) = home(env) {
         v.push(h.join(".terraform.d").join("plugins"));
     }
-    let data_home = std::env::var_os("XDG_DATA_HOME")
+    let data_home = env("XDG_DATA_HOME")
         .filter(|x| !x.is_empty())
         .map(PathBuf::from)
-        .or_else(|| home().map(|h| h.join(".local").join("share")));
+        .or_else(|| home(env).map(|h| h.join(".local").join("share")));
     if let Some(d) = data_home {
         v.push(d.join("terraform").join("plugins"));
     }
-    let dirs =
-        std::env::var("XDG_DATA_DIRS").unwrap_or_else(|_| "/usr/local/share:/usr/share".into());
+    let dirs = env("XDG_DATA_DIRS").unwrap_or_else(|| "/usr/local/share:/usr/share".into());
     for d in dirs.split(':').filter(|d| !d.is_empty()) {
         v.push(Path::new(d).join("terraform").join("plugins"));
     }
@@ -84,25 +94,29 @@ pub fn implied_mirrors() -> Vec<PathBuf> {
 impl CliConfig {
     /// Loads the CLI configuration the way Terraform finds it.
     pub fn load() -> CliConfig {
-        let path = match std::env::var_os("TF_CLI_CONFIG_FILE").filter(|p| !p.is_empty()) {
+        CliConfig::load_with(&process_env)
+    }
+
+    /// [`CliConfig::load`] with the environment given by the caller.
+    pub fn load_with(env: EnvLookup) -> CliConfig {
+        let explicit = env("TF_CLI_CONFIG_FILE").filter(|p| !p.is_empty());
+        let path = match &explicit {
             Some(p) => Some(PathBuf::from(p)),
-            None => home().map(|h| h.join(".terraformrc")),
+            None => home(env).map(|h| h.join(".terraformrc")),
         };
         let mut c = CliConfig::default();
         if let Some(p) = &path {
             match std::fs::read_to_string(p) {
                 Ok(text) => c = CliConfig::parse(&text, &p.display().to_string()),
-                Err(_) if std::env::var_os("TF_CLI_CONFIG_FILE").is_some() => {
-                    c.warnings.push(format!(
-                        "The CLI configuration file at {:?} does not exist.",
-                        p.display().to_string()
-                    ))
-                }
+                Err(_) if explicit.is_some() => c.warnings.push(format!(
+                    "The CLI configuration file at {:?} does not exist.",
+                    p.display().to_string()
+                )),
                 Err(_) => {}
             }
         }
         if c.sources.is_empty() {
-            for m in implied_mirrors() {
+            for m in implied_mirrors_in(env) {
                 if m.is_dir() {
                     c.sources.push(Source::FilesystemMirror {
                         path: m,
@@ -135,6 +149,18 @@ impl CliConfig {
             match s {
                 Structure::Attribute(a) if a.key.value().as_str() == "plugin_cache_dir" => {
                     c.plugin_cache_dir = string(&a.value).map(PathBuf::from);
+                }
+                Structure::Block(b) if b.ident.value().as_str() == "credentials" => {
+                    let host = b.labels.first().map(|l| l.as_str().to_string());
+                    let token = b.body.iter().find_map(|x| match x {
+                        Structure::Attribute(a) if a.key.value().as_str() == "token" => {
+                            string(&a.value)
+                        }
+                        _ => None,
+                    });
+                    if let (Some(h), Some(t)) = (host, token) {
+                        c.credentials.insert(h, t);
+                    }
                 }
                 Structure::Block(b) if b.ident.value().as_str() == "provider_installation" => {
                     for inner in b.body.iter() {
@@ -209,6 +235,11 @@ mod tests {
         );
         assert_eq!(c.plugin_cache_dir, Some(PathBuf::from("/tmp/cache")));
         assert_eq!(c.sources.len(), 2);
+        let c = CliConfig::parse(
+            "credentials \"app.example.com\" {\n  token = \"abc\"\n}\n",
+            "t",
+        );
+        assert_eq!(c.credentials["app.example.com"], "abc");
         assert!(admits(
             &["hashicorp/*".into()],
             &[],

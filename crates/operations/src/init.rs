@@ -77,14 +77,38 @@ fn fail(summary: &str, detail: String) -> Failure {
     Failure::new(summary, detail)
 }
 
-/// Runs `init` in `dir`, printing Terraform's progress lines through `say`.
-pub fn init(
+/// What `init` needs besides the directory: module installation settings and flags.
+pub struct InitOptions<'a> {
+    /// `-upgrade`: newest allowed module and provider versions, modules fetched again.
+    pub upgrade: bool,
+    /// `-get=false` skips module installation.
+    pub get: bool,
+    pub color: bool,
+    pub modules: &'a getmodules::Setup,
+}
+
+/// Installs the configuration's modules (`weir get`, and the module step of `init`), printing
+/// Terraform's progress lines through `say`. Returns the diagnostics (errors and warnings).
+pub fn install_modules(
     dir: &Path,
     upgrade: bool,
+    setup: &getmodules::Setup,
     say: &mut dyn FnMut(&str),
-    color: bool,
-) -> Result<(), Failure> {
-    let loaded = crate::load_config(dir)?;
+) -> getmodules::Installed {
+    let installer = getmodules::Installer::new(setup);
+    let opts = getmodules::InstallOptions {
+        root_dir: dir.to_path_buf(),
+        modules_dir: config::modmanifest::MODULES_DIR.to_string(),
+        upgrade,
+        // Fetches wait on the network and on git far more than on the CPU.
+        parallelism: 16,
+    };
+    installer.install(&opts, say)
+}
+
+/// Runs `init` in `dir`, printing Terraform's progress lines through `say`.
+pub fn init(dir: &Path, o: &InitOptions, say: &mut dyn FnMut(&str)) -> Result<(), Failure> {
+    let (upgrade, color) = (o.upgrade, o.color);
     let bold = |s: &str| {
         if color {
             format!("\x1b[1m{s}\x1b[0m")
@@ -92,23 +116,29 @@ pub fn init(
             s.to_string()
         }
     };
+    let (root, root_diags, root_sources) = config::load_module(dir, "");
+    let Some(root) = root else {
+        return Err(Failure {
+            diagnostics: root_diags,
+            sources: root_sources,
+        });
+    };
     say(&bold("Initializing the backend..."));
-    if !loaded.config.children.is_empty() {
-        say(&bold("Initializing modules..."));
-        fn list(c: &config::Config, say: &mut dyn FnMut(&str), prefix: &str) {
-            for (name, child) in &c.children {
-                let p = if prefix.is_empty() {
-                    name.clone()
-                } else {
-                    format!("{prefix}.{name}")
-                };
-                let src = &c.module.module_calls[name].source;
-                say(&format!("- {p} in {}", src.trim_start_matches("./")));
-                list(child, say, &p);
-            }
+    if o.get && !root.module_calls.is_empty() {
+        say(&bold(if upgrade {
+            "Upgrading modules..."
+        } else {
+            "Initializing modules..."
+        }));
+        let installed = install_modules(dir, upgrade, o.modules, say);
+        if installed.diagnostics.has_errors() {
+            return Err(Failure {
+                diagnostics: installed.diagnostics,
+                sources: installed.sources,
+            });
         }
-        list(&loaded.config, say, "");
     }
+    let loaded = crate::load_config(dir)?;
     say(&bold("Initializing provider plugins..."));
     let mut reqs = BTreeMap::new();
     requirements(&loaded.config, &mut reqs);

@@ -9,6 +9,7 @@ mod fmt;
 mod interop;
 mod metadata;
 mod migrate;
+mod modules;
 mod proxy;
 mod safety;
 mod scenarios;
