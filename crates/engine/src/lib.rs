@@ -179,6 +179,9 @@ pub(crate) fn node_name(k: &NodeKind) -> String {
         },
         NodeKind::Call { name, .. } => format!("module.{name}"),
         NodeKind::Provider { key } => format!("provider[\"{}\"]", key.source),
+        NodeKind::Destroy {
+            key, deposed: true, ..
+        } => format!("{key} (destroy deposed)"),
         NodeKind::Destroy { key, .. } => format!("{key} (destroy)"),
     }
 }
@@ -383,10 +386,12 @@ pub fn apply(
     }
     // Root outputs.
     if walked.is_ok() {
-        let outs = eval::root_outputs(&w.store);
         let root = mods.get(0).cfg;
+        let outs = eval::root_outputs(&w.store);
+        // An output the configuration no longer declares goes; one that could not be
+        // evaluated (what it refers to failed) keeps its last value, as in Terraform.
         for name in prior.outputs.keys() {
-            if !outs.contains_key(name) || plan.mode == PlanMode::Destroy {
+            if !root.outputs.contains_key(name) || plan.mode == PlanMode::Destroy {
                 if let Err(e) = sink.record_output(name, None) {
                     diags.push(Diagnostic::error("Failed to persist state", e));
                 }
@@ -398,6 +403,15 @@ pub fn apply(
                     root.outputs.get(name).is_some_and(|o| o.sensitive) || v.is_sensitive_deep();
                 let (plain, _) = v.clone().unmark_deep();
                 if !plain.is_wholly_known() {
+                    continue;
+                }
+                // Terraform keeps no null outputs in state.
+                if plain.is_null() {
+                    if prior.outputs.contains_key(name) {
+                        if let Err(e) = sink.record_output(name, None) {
+                            diags.push(Diagnostic::error("Failed to persist state", e));
+                        }
+                    }
                     continue;
                 }
                 let ty = plain.ty();
@@ -425,8 +439,13 @@ pub fn apply(
 
 /// Adds the destroy half of the apply graph: a Destroy node per resource with deletes, ordered
 /// so dependants go first, and before (or, under create_before_destroy, after) the creates.
+/// Deposed objects a plan deletes get a node of their own that always follows
+/// create_before_destroy ordering (after the resource and its dependants), as Terraform's
+/// deposed-object destroyers do: otherwise a leftover of an interrupted replacement would tie
+/// the resource's own ordering into a cycle with its create_before_destroy dependants.
 fn add_destroy_nodes(mods: &Mods, g: &mut graph::StaticGraph, plan: &Plan) {
-    let mut wanted: HashMap<usize, bool> = HashMap::new(); // resource node → has replace
+    // (resource node, deposed) → create_before_destroy ordering
+    let mut wanted: HashMap<(usize, bool), bool> = HashMap::new();
     for c in &plan.resource_changes {
         if !matches!(
             c.action,
@@ -446,21 +465,29 @@ fn add_destroy_nodes(mods: &Mods, g: &mut graph::StaticGraph, plan: &Plan) {
         };
         let key = format!("{}.{}", c.type_name, c.name);
         if let Some(rn) = g.node(&NodeKind::Resource { m: mi, mode, key }) {
-            let e = wanted.entry(rn).or_insert(false);
+            let deposed = c.deposed.is_some();
+            let e = wanted.entry((rn, deposed)).or_insert(deposed);
             *e |= c.action == Action::CreateThenDelete;
         }
     }
-    let mut destroy_of: HashMap<usize, usize> = HashMap::new();
-    for (&rn, _) in wanted.iter() {
+    let mut destroy_of: HashMap<(usize, bool), usize> = HashMap::new();
+    let mut order: Vec<(usize, bool)> = wanted.keys().copied().collect();
+    order.sort_unstable();
+    for &(rn, deposed) in &order {
         let NodeKind::Resource { m, mode, key } = g.nodes[rn].clone() else {
             continue;
         };
-        let k = NodeKind::Destroy { m, mode, key };
+        let k = NodeKind::Destroy {
+            m,
+            mode,
+            key,
+            deposed,
+        };
         let i = g.nodes.len();
         g.nodes.push(k.clone());
         g.index.insert(k, i);
         g.graph.add_node();
-        destroy_of.insert(rn, i);
+        destroy_of.insert((rn, deposed), i);
         // The provider must be configured first.
         for &d in g.graph.deps(rn).to_vec().iter() {
             if matches!(g.nodes[d], NodeKind::Provider { .. }) {
@@ -468,8 +495,9 @@ fn add_destroy_nodes(mods: &Mods, g: &mut graph::StaticGraph, plan: &Plan) {
             }
         }
     }
-    for (&rn, &dn) in destroy_of.iter() {
-        let cbd = wanted[&rn];
+    for &(rn, deposed) in &order {
+        let dn = destroy_of[&(rn, deposed)];
+        let cbd = wanted[&(rn, deposed)];
         if cbd {
             g.graph.add_edge(dn, rn);
         } else {
@@ -481,8 +509,17 @@ fn add_destroy_nodes(mods: &Mods, g: &mut graph::StaticGraph, plan: &Plan) {
                 continue;
             }
             if g.resource_ancestors(other).contains(&rn) {
-                if let Some(&odn) = destroy_of.get(&other) {
+                if let Some(&odn) = destroy_of.get(&(other, false)) {
                     g.graph.add_edge(dn, odn);
+                }
+                // A dependant's leftover deposed object goes before this resource's own
+                // create_before_destroy leftovers; a destroy-first delete cannot wait for it,
+                // since that leftover waits for the dependant's update, which waits for this
+                // resource's create.
+                if let Some(&odn) = destroy_of.get(&(other, true)) {
+                    if cbd {
+                        g.graph.add_edge(dn, odn);
+                    }
                 }
                 if cbd {
                     g.graph.add_edge(dn, other);

@@ -470,7 +470,12 @@ impl<'a> Walker<'a> {
             NodeKind::Call { m, name } => self.call_node(*m, name),
             NodeKind::Provider { key } => self.provider_node(key),
             NodeKind::Resource { m, mode, key } => self.resource_node(n, *m, *mode, key),
-            NodeKind::Destroy { m, mode, key } => self.destroy_node(*m, *mode, key),
+            NodeKind::Destroy {
+                m,
+                mode,
+                key,
+                deposed,
+            } => self.destroy_node(*m, *mode, key, *deposed),
         };
         // A bug in one node becomes a diagnostic naming it, never a hang or a torn walk.
         let ok = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)) {
@@ -1641,20 +1646,8 @@ impl<'a> Walker<'a> {
                 &crate::objchange::marked_paths(&config_marked),
             ),
         );
-        let mut snd = self.node_data(ctx.m, ctx.mi.clone());
-        snd.count_index = nd.count_index;
-        snd.each = nd.each.clone();
-        snd.self_value = Some(planned.clone());
-        for c in &ctx.r.lifecycle.postconditions {
-            if !self.check_rule(
-                ctx.m,
-                ctx.mi,
-                Some(&snd),
-                c,
-                "Resource postcondition failed",
-            ) {
-                return Err(());
-            }
+        if !self.postconditions(ctx, nd, &planned) {
+            return Err(());
         }
         self.push_change(self.instance_change(
             ctx,
@@ -1992,7 +1985,13 @@ impl<'a> Walker<'a> {
                 },
             });
         }
-        result
+        // As in Terraform, postconditions are checked once the object is recorded: a failure
+        // keeps the new object (and any deposed one) in state and stops what depends on it.
+        let new = result?;
+        if !self.postconditions(ctx, nd, &new) {
+            return Err(());
+        }
+        Ok(new)
     }
 
     fn apply_one(
@@ -2109,22 +2108,24 @@ impl<'a> Walker<'a> {
         if failed {
             return Err(());
         }
+        Ok(new)
+    }
+
+    /// Checks a resource's postconditions against its new (or planned) object.
+    fn postconditions(&self, ctx: &ResCtx, nd: &NodeData, new: &Value) -> bool {
         let mut snd = self.node_data(ctx.m, ctx.mi.clone());
         snd.count_index = nd.count_index;
         snd.each = nd.each.clone();
         snd.self_value = Some(new.clone());
-        for c in &ctx.r.lifecycle.postconditions {
-            if !self.check_rule(
+        ctx.r.lifecycle.postconditions.iter().all(|c| {
+            self.check_rule(
                 ctx.m,
                 ctx.mi,
                 Some(&snd),
                 c,
                 "Resource postcondition failed",
-            ) {
-                return Err(());
-            }
-        }
-        Ok(new)
+            )
+        })
     }
 
     fn apply_data(
@@ -2171,21 +2172,27 @@ impl<'a> Walker<'a> {
         Ok(v)
     }
 
-    /// Deletes of one resource's objects (apply phase).
-    fn destroy_node(&self, m: usize, mode: Mode, key: &str) -> bool {
+    /// Deletes of one resource's objects (apply phase): its current objects (and those this
+    /// apply deposed), or the deposed objects the plan deletes.
+    fn destroy_node(&self, m: usize, mode: Mode, key: &str, deposed: bool) -> bool {
         let prefix_matches = |c: &ResourceInstanceChange| {
             c.mode == mode.as_str() && format!("{}.{}", c.type_name, c.name) == key
         };
-        let todo: Vec<&ResourceInstanceChange> = self
+        let mut todo: Vec<&ResourceInstanceChange> = self
             .planned
             .values()
             .copied()
             .filter(|c| {
                 prefix_matches(c)
+                    && c.deposed.is_some() == deposed
                     && static_path_of(c) == self.mods.get(m).path
                     && matches!(c.action, Action::Delete | Action::DeleteThenCreate)
             })
             .collect();
+        todo.sort_by(|a, b| (&a.address, &a.deposed).cmp(&(&b.address, &b.deposed)));
+        if deposed {
+            return self.run_deletes(todo);
+        }
         self.run_deletes(todo) && self.delete_deposed(mode, key)
     }
 

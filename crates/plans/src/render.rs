@@ -985,6 +985,9 @@ fn resource_block(
             if let Some(r) = reason_line(c) {
                 s.push_str(&format!("  {r}\n"));
             }
+            if c.deposed.is_some() && !drifted {
+                s.push_str("  # (left over from a partially-failed replacement of this instance)\n");
+            }
         }
     }
     let header_sym = if opts.color {
@@ -1128,9 +1131,10 @@ pub fn render_plan_relevant(
     let actions: BTreeSet<u8> = shown
         .iter()
         .map(|c| match c.action {
+            // Terraform's legend order.
             Action::Create => 0,
-            Action::Delete => 1,
-            Action::Update => 2,
+            Action::Update => 1,
+            Action::Delete => 2,
             Action::DeleteThenCreate => 3,
             Action::CreateThenDelete => 4,
             Action::Read => 5,
@@ -1151,8 +1155,8 @@ pub fn render_plan_relevant(
             for a in &actions {
                 match a {
                     0 => out.push_str(&format!("  {} create\n", c("+", GREEN))),
-                    1 => out.push_str(&format!("  {} destroy\n", c("-", RED))),
-                    2 => out.push_str(&format!("  {} update in-place\n", c("~", YELLOW))),
+                    1 => out.push_str(&format!("  {} update in-place\n", c("~", YELLOW))),
+                    2 => out.push_str(&format!("  {} destroy\n", c("-", RED))),
                     3 => out.push_str(&format!(
                         "{}/{} destroy and then create replacement\n",
                         c("-", RED),

@@ -36,7 +36,8 @@ fn is_uuid(s: &str) -> bool {
         })
 }
 
-/// Replaces run-specific values (UUIDs, timestamps) so runs can be compared.
+/// Replaces run-specific values (UUIDs, timestamps, deposed object keys) so runs can be
+/// compared.
 pub fn normalize(v: &mut serde_json::Value) {
     match v {
         serde_json::Value::String(s) if is_uuid(s) => *s = "<uuid>".into(),
@@ -45,6 +46,8 @@ pub fn normalize(v: &mut serde_json::Value) {
             for (k, e) in m.iter_mut() {
                 if k == "timestamp" {
                     *e = serde_json::Value::String("<ts>".into());
+                } else if (k == "deposed" || k == "deposed_key") && e.is_string() {
+                    *e = serde_json::Value::String("<deposed>".into());
                 } else {
                     normalize(e);
                 }

@@ -69,7 +69,16 @@ fn check(name: &str) {
         if i + 1 < steps.len() {
             let mut a = vec!["apply", "-auto-approve", "-input=false"];
             a.extend(&args);
-            ok(w, &a);
+            if read(&src.join("EXPECT")) == "apply-error" {
+                // An apply that stops part-way: the same diagnostics as Terraform's.
+                let out = weir(w, &a);
+                assert_eq!(out.status.code(), Some(1), "{name}: the {step} apply must fail");
+                let got = String::from_utf8_lossy(&out.stderr);
+                let want = std::fs::read_to_string(gold.join("apply-error.txt")).unwrap();
+                assert_eq!(got, want, "{name}: {step} apply diagnostics differ from Terraform's");
+            } else {
+                ok(w, &a);
+            }
             continue;
         }
         let mut a = vec!["plan", "-input=false", "-out=plan.bin"];
@@ -122,6 +131,7 @@ scenarios! {
     update => "update",
     replace => "replace",
     create_before_destroy => "cbd",
+    create_before_destroy_interrupted => "cbd-interrupted",
     destroy => "destroy",
     count_to_for_each => "count-to-foreach",
     count_shrink => "count-shrink",
