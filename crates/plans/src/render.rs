@@ -986,7 +986,9 @@ fn resource_block(
                 s.push_str(&format!("  {r}\n"));
             }
             if c.deposed.is_some() && !drifted {
-                s.push_str("  # (left over from a partially-failed replacement of this instance)\n");
+                s.push_str(
+                    "  # (left over from a partially-failed replacement of this instance)\n",
+                );
             }
         }
     }

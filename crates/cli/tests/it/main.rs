@@ -6,6 +6,7 @@ mod aws;
 mod common;
 mod console;
 mod fmt;
+mod interrupted;
 mod metadata;
 mod scenarios;
 mod state;

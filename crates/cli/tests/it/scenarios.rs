@@ -72,10 +72,17 @@ fn check(name: &str) {
             if read(&src.join("EXPECT")) == "apply-error" {
                 // An apply that stops part-way: the same diagnostics as Terraform's.
                 let out = weir(w, &a);
-                assert_eq!(out.status.code(), Some(1), "{name}: the {step} apply must fail");
+                assert_eq!(
+                    out.status.code(),
+                    Some(1),
+                    "{name}: the {step} apply must fail"
+                );
                 let got = String::from_utf8_lossy(&out.stderr);
                 let want = std::fs::read_to_string(gold.join("apply-error.txt")).unwrap();
-                assert_eq!(got, want, "{name}: {step} apply diagnostics differ from Terraform's");
+                assert_eq!(
+                    got, want,
+                    "{name}: {step} apply diagnostics differ from Terraform's"
+                );
             } else {
                 ok(w, &a);
             }
