@@ -17,6 +17,7 @@ pub mod model;
 pub mod objchange;
 mod prefetch;
 pub mod refactor;
+mod selfref;
 pub mod stateobj;
 pub mod validate;
 pub mod vars;

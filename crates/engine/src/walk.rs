@@ -911,11 +911,28 @@ impl<'a> Walker<'a> {
             d
         };
         let provider_string = pk.state_string(self.mods);
+        let this = addrs::Resource {
+            mode,
+            type_name: r.type_name.as_str().into(),
+            name: r.name.as_str().into(),
+        };
+        // Terraform checks for references to the resource itself while planning (a destroy
+        // plan evaluates no configuration).
+        let check_self = self.phase == Phase::Plan && self.opts.mode != PlanMode::Destroy;
+        let self_refs = if check_self {
+            crate::selfref::in_body(&r.config, &this)
+        } else {
+            Vec::new()
+        };
         let mut ok = true;
         for mi in self.store.instances_of(m) {
             let saddr = ResourceAddr::new(mi.to_string(), state_mode(mode), &r.type_name, &r.name);
             self.visited.lock().expect("visited").insert(saddr.clone());
             let nd = self.node_data(m, mi.clone());
+            if check_self && !self.repetition_is_not_self_referential(r, &this) {
+                ok = false;
+                continue;
+            }
             let expansion = if self.opts.mode == PlanMode::Destroy && self.phase == Phase::Plan {
                 // Destroy plans don't evaluate resource arguments; every object goes.
                 Expansion::Single
@@ -953,6 +970,7 @@ impl<'a> Walker<'a> {
                 saddr: &saddr,
                 deps: &deps,
                 imports: &imports,
+                self_refs: &self_refs,
             };
             let mut values = HashMap::new();
             let keys: Vec<Option<InstanceKey>> = if self.opts.mode == PlanMode::Destroy {
@@ -967,6 +985,21 @@ impl<'a> Walker<'a> {
             } else {
                 expansion.keys()
             };
+            if check_self {
+                let instances: Vec<AbsResourceInstance> = keys
+                    .iter()
+                    .map(|k| AbsResourceInstance {
+                        module: mi.clone(),
+                        resource: this.clone(),
+                        key: k.clone(),
+                    })
+                    .collect();
+                if let Some(d) = crate::selfref::instance_cycle(&self_refs, &instances) {
+                    self.diag(d);
+                    ok = false;
+                    continue;
+                }
+            }
             let results: Vec<(Option<InstanceKey>, Result<Value, ()>)> =
                 self.for_instances(&keys, &slot, |k| {
                     let inst = AbsResourceInstance {
@@ -1251,11 +1284,40 @@ impl<'a> Walker<'a> {
                     None => Ok(Value::null(ctx.schema.block.implied_type())),
                 }
             }
+            (Phase::Plan, _) if !self.not_self_referential(ctx, inst) => Err(()),
             (Phase::Plan, Mode::Managed) => self.plan_managed(ctx, inst, nd, prior_obj),
             (Phase::Plan, Mode::Data) => self.plan_data(ctx, inst, nd, prior_obj),
             (Phase::Apply, Mode::Managed) => self.apply_managed(ctx, inst, nd, prior_obj),
             (Phase::Apply, Mode::Data) => self.apply_data(ctx, inst, nd, prior_obj),
         }
+    }
+
+    /// Reports the instance's references to itself (see [`crate::selfref`]); true if none.
+    fn not_self_referential(&self, ctx: &ResCtx, inst: &AbsResourceInstance) -> bool {
+        let ds = crate::selfref::instance_diagnostics(ctx.self_refs, inst);
+        let none = ds.is_empty();
+        for d in ds {
+            self.diag(d);
+        }
+        none
+    }
+
+    /// Reports references to the resource in its own `count` or `for_each`; true if none.
+    fn repetition_is_not_self_referential(
+        &self,
+        r: &config::Resource,
+        this: &addrs::Resource,
+    ) -> bool {
+        let mut none = true;
+        for e in r.count.iter().chain(r.for_each.iter()) {
+            for sr in crate::selfref::in_expr(e, this) {
+                if sr.key.is_none() {
+                    self.diag(crate::selfref::diagnostic(&this.to_string(), &sr.range));
+                    none = false;
+                }
+            }
+        }
+        none
     }
 
     /// Decodes (upgrading if the schema version changed) a prior object.
@@ -2527,6 +2589,8 @@ pub struct ResCtx<'x> {
     pub deps: &'x [String],
     /// Instance key → import ID, for instances that `import` blocks or the import command adopt.
     pub imports: &'x HashMap<Option<InstanceKey>, String>,
+    /// The configuration's references to the resource itself (checked while planning).
+    pub(crate) self_refs: &'x [crate::selfref::SelfRef],
 }
 
 fn module_prefix(mi: &ModuleInstance) -> String {

@@ -9,5 +9,6 @@ mod fmt;
 mod interrupted;
 mod metadata;
 mod scenarios;
+mod selfref;
 mod state;
 mod validate;

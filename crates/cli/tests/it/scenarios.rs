@@ -150,4 +150,5 @@ scenarios! {
     sensitive => "sensitive",
     precondition => "precondition",
     prevent_destroy => "prevent-destroy",
+    self_reference => "self-reference",
 }
