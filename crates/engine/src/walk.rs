@@ -2475,6 +2475,8 @@ impl<'a> Walker<'a> {
             };
             let (action, before_v, after_v) = match (before, after) {
                 (None, None) => continue,
+                // Terraform keeps no null outputs in state, so a null one stays as it was.
+                (None, Some(a)) if a.is_null() => (Action::NoOp, Value::null(Type::Dynamic), a),
                 (None, Some(a)) => (Action::Create, Value::null(Type::Dynamic), a),
                 (Some(b), None) => (Action::Delete, b, Value::null(Type::Dynamic)),
                 (Some(b), Some(a)) => {

@@ -56,6 +56,9 @@ struct Ctx {
     /// Inside an attribute Terraform always shows in full (`id`, `name`, `tags`): unchanged
     /// members and elements are listed, not counted as hidden.
     show_unchanged: std::cell::Cell<bool>,
+    /// A value Terraform renders from its JSON alone (an output, or an attribute of dynamic
+    /// type): null members of objects and maps are members, shown and counted like any other.
+    json: std::cell::Cell<bool>,
 }
 
 impl Ctx {
@@ -241,7 +244,9 @@ fn value_change_inner(
         (Some(b), Some(a)) if eq(b, a) => Op::Same,
         _ => Op::Update,
     };
-    let forces = if op != Op::Same && ctx.replace_paths.iter().any(|p| p == path) {
+    // Terraform renders values it reads from JSON alone without replacement annotations.
+    let forces = if op != Op::Same && !ctx.json.get() && ctx.replace_paths.iter().any(|p| p == path)
+    {
         ctx.dim(" # forces replacement")
     } else {
         String::new()
@@ -379,7 +384,8 @@ fn value_change_inner(
     let be = b.and_then(entries);
     let ae = a.and_then(entries);
     if be.is_some() || ae.is_some() {
-        let map = b.is_some_and(is_map) || a.is_some_and(is_map);
+        // JSON has no maps, only objects: a value rendered from it shows map keys as names.
+        let map = !ctx.json.get() && (b.is_some_and(is_map) || a.is_some_and(is_map));
         let bm: std::collections::BTreeMap<String, Value> =
             be.unwrap_or_default().into_iter().collect();
         let am: std::collections::BTreeMap<String, Value> =
@@ -389,8 +395,9 @@ fn value_change_inner(
         let mut hidden = 0;
         let mut w = 0;
         for k in keys {
-            // Null members are absent ones; null on both sides is not shown or counted.
-            let present = |v: &&Value| !v.is_null() || !v.is_known();
+            // Null members are absent ones (null on both sides is not shown or counted),
+            // except in a value rendered from its JSON.
+            let present = |v: &&Value| ctx.json.get() || !v.is_null() || !v.is_known();
             let (bv, av) = (bm.get(k).filter(present), am.get(k).filter(present));
             let (bv, av) = match op {
                 Op::Create => (None, av),
@@ -675,7 +682,12 @@ fn body(
         let saved = ctx
             .show_unchanged
             .replace(ctx.show_unchanged.get() || important(name));
+        let dynamic = schema
+            .and_then(|s| s.attributes.get(name))
+            .is_some_and(|a| a.nested.is_none() && a.ty == value::Type::Dynamic);
+        let saved_json = ctx.json.replace(ctx.json.get() || dynamic);
         let (text, aop) = value_change(ctx, bv.as_ref(), av.as_ref(), indent, path);
+        ctx.json.set(saved_json);
         ctx.show_unchanged.set(saved);
         path.pop();
         if aop == Op::Same && op != Op::Same && !(important(name) && op != Op::Create) {
@@ -849,11 +861,12 @@ fn reason_line(c: &ResourceInstanceChange) -> Option<String> {
             format!("# (because key {} is not in for_each map)", key_text(c))
         }
         ActionReason::DeleteBecauseWrongRepetition => {
-            if c.index.is_none() {
-                "# (because resource uses count or for_each)".to_string()
-            } else {
-                "# (because resource does not use count or for_each)".to_string()
+            match c.index.as_ref().map(|v| v.unmarked()) {
+                None => "# (because resource uses count or for_each)",
+                Some(Value::String(_)) => "# (because resource does not use for_each)",
+                Some(_) => "# (because resource does not use count)",
             }
+            .to_string()
         }
         ActionReason::ReadBecauseConfigUnknown => {
             "# (config refers to values not yet known)".to_string()
@@ -887,6 +900,7 @@ fn resource_block(
         legacy: std::cell::Cell::new(true),
         no_null: std::cell::Cell::new(false),
         show_unchanged: std::cell::Cell::new(false),
+        json: std::cell::Cell::new(false),
     };
     let bold = |s: &str| {
         if opts.color {
@@ -1013,6 +1027,8 @@ fn resource_block(
     let null = Value::null(value::Type::Dynamic);
     let (before, after) = match c.action {
         Action::Delete => (&c.before, &null),
+        // A forgotten object stays as it is.
+        Action::Forget => (&c.before, &c.before),
         Action::Create | Action::Read => (&null, &c.after),
         _ => (&c.before, &c.after),
     };
@@ -1197,8 +1213,11 @@ pub fn render_plan_relevant(
             legacy: std::cell::Cell::new(false),
             no_null: std::cell::Cell::new(false),
             show_unchanged: std::cell::Cell::new(false),
+            json: std::cell::Cell::new(true),
         };
-        let w = output_changes
+        // Names align over every output, unchanged ones included, as Terraform's do.
+        let w = plan
+            .output_changes
             .iter()
             .map(|o| o.name.chars().count())
             .max()
@@ -1207,6 +1226,8 @@ pub fn render_plan_relevant(
             let (b, a) = match o.action {
                 Action::Create => (None, Some(&o.after)),
                 Action::Delete => (Some(&o.before), None),
+                // An output that becomes null is shown as going away, as Terraform does.
+                _ if o.after.is_null() => (Some(&o.before), None),
                 _ => (Some(&o.before), Some(&o.after)),
             };
             let (text, op) = if o.sensitive {

@@ -38,6 +38,33 @@ fn load_step(src: &Path, work: &Path) {
     }
 }
 
+/// Plan text with run-specific values (UUIDs, deposed object keys) replaced.
+fn normalize_text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(c) = rest.chars().next() {
+        let uuid = rest.len() >= 36
+            && rest.as_bytes()[..36]
+                .iter()
+                .enumerate()
+                .all(|(i, b)| match i {
+                    8 | 13 | 18 | 23 => *b == b'-',
+                    _ => b.is_ascii_hexdigit(),
+                });
+        if uuid {
+            out.push_str("<uuid>");
+            rest = &rest[36..];
+        } else if let Some(r) = rest.strip_prefix("(deposed object ") {
+            out.push_str("(deposed object <key>");
+            rest = r.get(8..).unwrap_or("");
+        } else {
+            out.push(c);
+            rest = &rest[c.len_utf8()..];
+        }
+    }
+    out
+}
+
 fn read(p: &Path) -> String {
     std::fs::read_to_string(p)
         .map(|s| s.trim().to_string())
@@ -112,6 +139,28 @@ fn check(name: &str) {
             }
         }
         assert_json_eq(&format!("{name}: plan"), &plan, &want);
+        let text = ok(w, &["show", "-no-color", "plan.bin"]);
+        let want = std::fs::read_to_string(gold.join("plan.txt")).unwrap();
+        let (got, want) = (normalize_text(&text), normalize_text(&want));
+        if got != want {
+            let (g, t): (Vec<&str>, Vec<&str>) = (got.lines().collect(), want.lines().collect());
+            let diffs: Vec<String> = (0..g.len().max(t.len()))
+                .filter(|&i| g.get(i) != t.get(i))
+                .take(12)
+                .map(|i| {
+                    format!(
+                        "line {}:\n  weir:      {:?}\n  terraform: {:?}",
+                        i + 1,
+                        g.get(i),
+                        t.get(i)
+                    )
+                })
+                .collect();
+            panic!(
+                "{name}: the plan as `show` prints it differs from Terraform's:\n{}\n--- weir\n{got}",
+                diffs.join("\n")
+            );
+        }
         ok(w, &["apply", "plan.bin"]);
         let outputs = json(&ok(w, &["output", "-json"]));
         let want = json(&std::fs::read_to_string(gold.join("outputs.json")).unwrap());
@@ -151,4 +200,5 @@ scenarios! {
     precondition => "precondition",
     prevent_destroy => "prevent-destroy",
     self_reference => "self-reference",
+    null_outputs_and_unknown_values => "null-and-unknown",
 }
