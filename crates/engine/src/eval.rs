@@ -49,6 +49,9 @@ impl Expansion {
 pub struct ResourceValues {
     pub expansion: Expansion,
     pub instances: HashMap<Option<InstanceKey>, Value>,
+    /// Instances the expansion has but `instances` lacks are unknown rather than null (values
+    /// read from state, where a missing instance is one Terraform knows nothing about).
+    missing_unknown: bool,
     whole: OnceLock<Value>,
 }
 
@@ -57,7 +60,19 @@ impl ResourceValues {
         ResourceValues {
             expansion,
             instances,
+            missing_unknown: false,
             whole: OnceLock::new(),
+        }
+    }
+
+    /// Values read from state (a destroy): missing instances are unknown.
+    pub fn from_state(
+        expansion: Expansion,
+        instances: HashMap<Option<InstanceKey>, Value>,
+    ) -> Self {
+        ResourceValues {
+            missing_unknown: true,
+            ..ResourceValues::new(expansion, instances)
         }
     }
 
@@ -67,10 +82,13 @@ impl ResourceValues {
         self.whole
             .get_or_init(|| {
                 let get = |k: Option<InstanceKey>| {
-                    self.instances
-                        .get(&k)
-                        .cloned()
-                        .unwrap_or_else(|| Value::null(ty.clone()))
+                    self.instances.get(&k).cloned().unwrap_or_else(|| {
+                        if self.missing_unknown {
+                            Value::unknown(ty.clone())
+                        } else {
+                            Value::null(ty.clone())
+                        }
+                    })
                 };
                 match &self.expansion {
                     Expansion::Single => get(None),

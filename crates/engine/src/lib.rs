@@ -282,13 +282,18 @@ pub fn plan_observed(
     }
 }
 
-/// Terraform's order of resource changes: by module, mode, type, name and instance key.
+/// Terraform's order of resource changes: by module (shallower modules first, then by
+/// address), mode, type, name and instance key.
 fn change_order(
     a: &plans::ResourceInstanceChange,
     b: &plans::ResourceInstanceChange,
 ) -> std::cmp::Ordering {
+    let module = |c: &plans::ResourceInstanceChange| {
+        let mi = walk::parse_module_instance(c.module_address.as_deref().unwrap_or(""));
+        (mi.0.len(), mi)
+    };
     (
-        a.module_address.as_deref().unwrap_or(""),
+        module(a),
         a.mode,
         &a.type_name,
         &a.name,
@@ -296,7 +301,7 @@ fn change_order(
         &a.deposed,
     )
         .cmp(&(
-            b.module_address.as_deref().unwrap_or(""),
+            module(b),
             b.mode,
             &b.type_name,
             &b.name,
@@ -400,6 +405,10 @@ pub fn apply(
         }
         if plan.mode != PlanMode::Destroy {
             for (name, v) in &outs {
+                // What the plan left alone (an output `-target` excludes) stays as it was.
+                if !plan.output_changes.iter().any(|o| &o.name == name) {
+                    continue;
+                }
                 let sensitive =
                     root.outputs.get(name).is_some_and(|o| o.sensitive) || v.is_sensitive_deep();
                 let (plain, _) = v.clone().unmark_deep();

@@ -102,8 +102,8 @@ pub struct Walker<'a> {
     /// Objects deposed during apply (create_before_destroy): instance address → deposed key.
     deposed: Mutex<HashMap<String, (ResourceAddr, ObjectKey, InstanceObject, String)>>,
     /// Under `-target`: the resources the targets depend on (static module index, mode, key),
-    /// which are planned with them as Terraform does.
-    target_deps: HashSet<(usize, Mode, String)>,
+    /// which are planned with them as Terraform does; see [`target_dependencies`].
+    target_deps: HashMap<(usize, Mode, String), Vec<Option<ModuleInstance>>>,
 }
 
 pub fn state_key(k: &Option<InstanceKey>) -> Option<states::InstanceKey> {
@@ -833,11 +833,18 @@ impl<'a> Walker<'a> {
         }
         let names: Vec<&str> = inst.module.0.iter().map(|s| &*s.name).collect();
         module_index(self.mods, &names).is_some_and(|m| {
-            self.target_deps.contains(&(
-                m,
-                inst.resource.mode,
-                format!("{}.{}", inst.resource.type_name, inst.resource.name),
-            ))
+            self.target_deps
+                .get(&(
+                    m,
+                    inst.resource.mode,
+                    format!("{}.{}", inst.resource.type_name, inst.resource.name),
+                ))
+                .is_some_and(|within| {
+                    within.iter().any(|w| {
+                        w.as_ref()
+                            .is_none_or(|w| addrs::Target::Module(w.clone()).contains(inst))
+                    })
+                })
         })
     }
 
@@ -933,9 +940,12 @@ impl<'a> Walker<'a> {
                 ok = false;
                 continue;
             }
-            let expansion = if self.opts.mode == PlanMode::Destroy && self.phase == Phase::Plan {
-                // Destroy plans don't evaluate resource arguments; every object goes.
-                Expansion::Single
+            let prior_res = self.prior.resource(&saddr);
+            let destroying = self.opts.mode == PlanMode::Destroy && self.phase != Phase::Eval;
+            let expansion = if destroying {
+                // A destroy evaluates no resource arguments: every object in state goes, and
+                // references see the objects as state has them (see `state_expansion`).
+                state_expansion(r, prior_res)
             } else {
                 match self.expand(&nd, m, r.count.as_ref(), r.for_each.as_ref()) {
                     Ok(e) => e,
@@ -946,7 +956,6 @@ impl<'a> Walker<'a> {
                     }
                 }
             };
-            let prior_res = self.prior.resource(&saddr);
             let imports = if self.phase == Phase::Plan && mode == Mode::Managed {
                 match self.import_targets(m, &mi, r) {
                     Ok(i) => i,
@@ -1098,8 +1107,43 @@ impl<'a> Walker<'a> {
                     }
                 }
             }
-            self.store
-                .set_resource(&mi, mode, key, ResourceValues::new(expansion, values));
+            // A resource this walk neither finds in state nor plans or applies anything for
+            // has no objects: references see an empty collection under count or for_each
+            // (and an unknown object otherwise), as Terraform's evaluator reads a resource
+            // missing from its working state.
+            let untouched = mode == Mode::Managed
+                && prior_res.is_none()
+                && keys.iter().all(|k| {
+                    let inst = AbsResourceInstance {
+                        module: mi.clone(),
+                        resource: this.clone(),
+                        key: k.clone(),
+                    };
+                    !self.makes_object(&inst)
+                });
+            if untouched && !destroying {
+                let none = match expansion {
+                    Expansion::Count(_) => Some(Expansion::Count(0)),
+                    Expansion::ForEach(_) => Some(Expansion::ForEach(Vec::new())),
+                    Expansion::Single => None,
+                };
+                if let Some(e) = none {
+                    self.store
+                        .set_resource(&mi, mode, key, ResourceValues::new(e, HashMap::new()));
+                }
+            } else if !destroying {
+                self.store
+                    .set_resource(&mi, mode, key, ResourceValues::new(expansion, values));
+            } else if prior_res.is_some() {
+                self.store.set_resource(
+                    &mi,
+                    mode,
+                    key,
+                    ResourceValues::from_state(expansion, values),
+                );
+            }
+            // (A resource a destroy finds nothing of stays unknown to references, as in
+            // Terraform, rather than null.)
         }
         ok
     }
@@ -1289,6 +1333,21 @@ impl<'a> Walker<'a> {
             (Phase::Plan, Mode::Data) => self.plan_data(ctx, inst, nd, prior_obj),
             (Phase::Apply, Mode::Managed) => self.apply_managed(ctx, inst, nd, prior_obj),
             (Phase::Apply, Mode::Data) => self.apply_data(ctx, inst, nd, prior_obj),
+        }
+    }
+
+    /// Whether this walk plans or applies an object for an instance (as opposed to leaving
+    /// it out, by targeting or a refresh-only plan).
+    fn makes_object(&self, inst: &AbsResourceInstance) -> bool {
+        match self.phase {
+            Phase::Plan => self.opts.mode == PlanMode::Normal && self.targeted(inst),
+            Phase::Apply => self
+                .planned
+                .get(&(inst.to_string(), None))
+                .is_some_and(|c| {
+                    !matches!(c.action, Action::NoOp | Action::Delete | Action::Forget)
+                }),
+            Phase::Eval => false,
         }
     }
 
@@ -1974,14 +2033,14 @@ impl<'a> Walker<'a> {
     ) -> Result<Value, ()> {
         let addr = inst.to_string();
         let change = self.planned.get(&(addr.clone(), None)).copied();
-        let null = Value::null(ctx.schema.block.implied_type());
         let Some(change) = change else {
-            // Not part of the plan (targeting, or unchanged): the prior object stands.
+            // Not part of the plan (targeting, or unchanged): the prior object stands, and
+            // one that does not exist yet is unknown to what refers to it, as in Terraform.
             return match prior_obj {
                 Some(o) => self
                     .decode_prior(ctx.slot, &ctx.r.type_name, ctx.schema, o, &addr)
                     .map_err(|d| self.diag(d)),
-                None => Ok(null),
+                None => Ok(Value::unknown(ctx.schema.block.implied_type())),
             };
         };
         // As in Terraform, apply starts from the refreshed state: an object refresh found
@@ -2019,7 +2078,9 @@ impl<'a> Walker<'a> {
         }
         match change.action {
             Action::NoOp | Action::Read | Action::Forget => return Ok(change.after.clone()),
-            Action::Delete => return Ok(null),
+            // Only a destroy deletes an instance its resource still has (its Destroy node
+            // does the deleting); what refers to the object meanwhile sees it as it was.
+            Action::Delete => return Ok(change.before.clone()),
             _ => {}
         }
         let start = std::time::Instant::now();
@@ -2440,6 +2501,51 @@ impl<'a> Walker<'a> {
             .unwrap_or_else(|| format!("provider[\"{}\"]", c.provider_name))
     }
 
+    /// Under `-target`, the root outputs a plan leaves alone: as in Terraform, an output is
+    /// planned only when every resource it depends on is targeted (or a dependency of a
+    /// target), and it depends on at least one.
+    pub fn untargeted_outputs(&self) -> HashSet<String> {
+        let mut out = HashSet::new();
+        if self.opts.targets.is_empty() {
+            return out;
+        }
+        let targeted = |n: usize| -> bool {
+            let NodeKind::Resource { m, mode, key } = &self.graph.nodes[n] else {
+                return false;
+            };
+            if self.target_deps.contains_key(&(*m, *mode, key.clone())) {
+                return true;
+            }
+            self.opts.targets.iter().any(|t| {
+                let (module, resource) = match t {
+                    addrs::Target::Module(mi) => (mi, None),
+                    addrs::Target::Resource(r) => (&r.module, Some(&r.resource)),
+                    addrs::Target::Instance(i) => (&i.module, Some(&i.resource)),
+                };
+                let names: Vec<&str> = module.0.iter().map(|s| &*s.name).collect();
+                module_index(self.mods, &names).is_some_and(|tm| match resource {
+                    Some(r) => {
+                        tm == *m && r.mode == *mode && format!("{}.{}", r.type_name, r.name) == *key
+                    }
+                    None => module_under(self.mods, *m, tm),
+                })
+            })
+        };
+        for name in self.mods.get(0).cfg.outputs.keys() {
+            let Some(n) = self.graph.node(&NodeKind::Output {
+                m: 0,
+                name: name.clone(),
+            }) else {
+                continue;
+            };
+            let deps = self.graph.resource_ancestors(n);
+            if deps.is_empty() || !deps.iter().all(|&d| targeted(d)) {
+                out.insert(name.clone());
+            }
+        }
+        out
+    }
+
     /// Root outputs as plan changes.
     pub fn output_changes(&self) -> Vec<OutputChange> {
         let root = self.mods.get(0).cfg;
@@ -2453,7 +2559,11 @@ impl<'a> Walker<'a> {
         }
         names.sort();
         names.dedup();
+        let untargeted = self.untargeted_outputs();
         for name in names {
+            if untargeted.contains(name) {
+                continue;
+            }
             let before = self.prior.outputs.get(name).map(|o| {
                 let ty =
                     value::json::type_from_json(&o.type_json.to_value()).unwrap_or(Type::Dynamic);
@@ -2575,6 +2685,45 @@ impl<'a> Walker<'a> {
             }
         }
         ok
+    }
+}
+
+/// How a resource expands during a destroy, which evaluates no `count` or `for_each`: the
+/// instances state has, shaped as the configuration's repetition says (a tuple up to the
+/// highest index under `count`, an object of the keys under `for_each`), as Terraform's
+/// evaluator reads a resource from state. Keys of the other kind are left out of the shape.
+fn state_expansion(r: &config::Resource, prior: Option<&states::Resource>) -> Expansion {
+    let keys: Vec<Option<states::InstanceKey>> = prior
+        .map(|pr| {
+            pr.objects()
+                .filter(|(k, _)| k.deposed.is_none())
+                .map(|(k, _)| k.key.clone())
+                .collect()
+        })
+        .unwrap_or_default();
+    if r.count.is_some() {
+        let n = keys
+            .iter()
+            .filter_map(|k| match k {
+                Some(states::InstanceKey::Int(i)) => usize::try_from(*i).ok(),
+                _ => None,
+            })
+            .map(|i| i + 1)
+            .max()
+            .unwrap_or(0);
+        Expansion::Count(n)
+    } else if r.for_each.is_some() {
+        let mut each: Vec<(String, Value)> = keys
+            .iter()
+            .filter_map(|k| match k {
+                Some(states::InstanceKey::Str(s)) => Some((s.clone(), Value::dynamic_unknown())),
+                _ => None,
+            })
+            .collect();
+        each.sort_by(|a, b| a.0.cmp(&b.0));
+        Expansion::ForEach(each)
+    } else {
+        Expansion::Single
     }
 }
 
@@ -2783,17 +2932,16 @@ fn module_index(mods: &Mods, names: &[&str]) -> Option<usize> {
 }
 
 /// Every resource that a target depends on, directly or indirectly (targets themselves are
-/// matched by address instead).
+/// matched by address instead), with where its instances count: a dependency inside the
+/// targeted module instance's own module counts only inside that instance (the target's
+/// instances depend on their own instance's resources, not on a sibling instance's); one
+/// elsewhere counts in every instance.
 fn target_dependencies(
     mods: &Mods,
     graph: &StaticGraph,
     targets: &[addrs::Target],
-) -> HashSet<(usize, Mode, String)> {
-    let mut out = HashSet::new();
-    if targets.is_empty() {
-        return out;
-    }
-    let mut roots = Vec::new();
+) -> HashMap<(usize, Mode, String), Vec<Option<ModuleInstance>>> {
+    let mut out: HashMap<(usize, Mode, String), Vec<Option<ModuleInstance>>> = HashMap::new();
     for t in targets {
         let (module, resource) = match t {
             addrs::Target::Module(mi) => (mi, None),
@@ -2805,23 +2953,26 @@ fn target_dependencies(
             continue;
         };
         for (i, n) in graph.nodes.iter().enumerate() {
-            if let NodeKind::Resource { m: nm, mode, key } = n {
-                let hit = match resource {
-                    Some(r) => {
-                        *nm == m && *mode == r.mode && *key == format!("{}.{}", r.type_name, r.name)
-                    }
-                    None => module_under(mods, *nm, m),
-                };
-                if hit {
-                    roots.push(i);
+            let NodeKind::Resource { m: nm, mode, key } = n else {
+                continue;
+            };
+            let hit = match resource {
+                Some(r) => {
+                    *nm == m && *mode == r.mode && *key == format!("{}.{}", r.type_name, r.name)
                 }
+                None => module_under(mods, *nm, m),
+            };
+            if !hit {
+                continue;
             }
-        }
-    }
-    for r in roots {
-        for a in graph.resource_ancestors(r) {
-            if let NodeKind::Resource { m, mode, key } = &graph.nodes[a] {
-                out.insert((*m, *mode, key.clone()));
+            for a in graph.resource_ancestors(i) {
+                if let NodeKind::Resource { m: am, mode, key } = &graph.nodes[a] {
+                    let within = module_under(mods, *am, m).then(|| module.clone());
+                    let e = out.entry((*am, *mode, key.clone())).or_default();
+                    if !e.contains(&within) {
+                        e.push(within);
+                    }
+                }
             }
         }
     }

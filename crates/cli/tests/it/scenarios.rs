@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::common::{assert_json_eq, copy_dir, json, ok, weir};
+use crate::common::{assert_json_eq, copy_dir, json, ok, replace_uuids, weir};
 
 const CONTROL: &[&str] = &["ARGS", "MODE", "EXPECT"];
 
@@ -40,28 +40,16 @@ fn load_step(src: &Path, work: &Path) {
 
 /// Plan text with run-specific values (UUIDs, deposed object keys) replaced.
 fn normalize_text(s: &str) -> String {
+    let s = replace_uuids(s);
     let mut out = String::with_capacity(s.len());
-    let mut rest = s;
-    while let Some(c) = rest.chars().next() {
-        let uuid = rest.len() >= 36
-            && rest.as_bytes()[..36]
-                .iter()
-                .enumerate()
-                .all(|(i, b)| match i {
-                    8 | 13 | 18 | 23 => *b == b'-',
-                    _ => b.is_ascii_hexdigit(),
-                });
-        if uuid {
-            out.push_str("<uuid>");
-            rest = &rest[36..];
-        } else if let Some(r) = rest.strip_prefix("(deposed object ") {
-            out.push_str("(deposed object <key>");
-            rest = r.get(8..).unwrap_or("");
-        } else {
-            out.push(c);
-            rest = &rest[c.len_utf8()..];
-        }
+    let mut rest = s.as_str();
+    while let Some(i) = rest.find("(deposed object ") {
+        let (head, tail) = rest.split_at(i + "(deposed object ".len());
+        out.push_str(head);
+        out.push_str("<key>");
+        rest = tail.get(8..).unwrap_or("");
     }
+    out.push_str(rest);
     out
 }
 
@@ -135,7 +123,7 @@ fn check(name: &str) {
                 .get_mut("relevant_attributes")
                 .and_then(|a| a.as_array_mut())
             {
-                a.sort_by_key(|e| e.to_string());
+                a.sort_by_key(|e| (e["resource"].to_string(), e["attribute"].to_string()));
             }
         }
         assert_json_eq(&format!("{name}: plan"), &plan, &want);
@@ -189,6 +177,9 @@ scenarios! {
     create_before_destroy => "cbd",
     create_before_destroy_interrupted => "cbd-interrupted",
     destroy => "destroy",
+    destroy_modules => "destroy-modules",
+    destroy_modules_partial_state => "destroy-modules-partial",
+    destroy_modules_partial_instance => "destroy-modules-partial-instance",
     count_to_for_each => "count-to-foreach",
     count_shrink => "count-shrink",
     modules => "modules",
