@@ -12,6 +12,7 @@ pub mod json;
 pub mod load;
 pub mod model;
 pub mod native;
+mod static_expr;
 mod strip;
 
 use diagnostics::{Diagnostics, LineIndex};

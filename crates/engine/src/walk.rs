@@ -396,6 +396,17 @@ impl<'a> Walker<'a> {
             let Some(schema) = slot.schema.resource_types.get(&saddr.type_name) else {
                 continue;
             };
+            // Reads that carry the module's provider_meta are left to the walk.
+            let mi = parse_module_instance(&saddr.module);
+            let names: Vec<&str> = mi.0.iter().map(|s| &*s.name).collect();
+            if module_index(self.mods, &names).is_some_and(|m| {
+                let cfg = self.mods.get(m).cfg;
+                cfg.provider_metas
+                    .values()
+                    .any(|pm| crate::model::provider_source(cfg, &pm.name) == slot.source)
+            }) {
+                continue;
+            }
             let ty = schema.block.implied_type();
             for (okey, obj) in res.objects() {
                 if okey.deposed.is_some()
@@ -931,6 +942,7 @@ impl<'a> Walker<'a> {
         } else {
             Vec::new()
         };
+        let provider_meta = self.provider_meta(m, &pk, &slot);
         let mut ok = true;
         for mi in self.store.instances_of(m) {
             let saddr = ResourceAddr::new(mi.to_string(), state_mode(mode), &r.type_name, &r.name);
@@ -980,6 +992,7 @@ impl<'a> Walker<'a> {
                 deps: &deps,
                 imports: &imports,
                 self_refs: &self_refs,
+                provider_meta: &provider_meta,
             };
             let mut values = HashMap::new();
             let keys: Vec<Option<InstanceKey>> = if self.opts.mode == PlanMode::Destroy {
@@ -1259,7 +1272,7 @@ impl<'a> Walker<'a> {
                     type_name: ctx.r.type_name.clone(),
                     current_state: imported.state.clone(),
                     private: imported.private.clone(),
-                    provider_meta: None,
+                    provider_meta: ctx.provider_meta.value(),
                 })
         });
         match resp {
@@ -1329,10 +1342,59 @@ impl<'a> Walker<'a> {
                 }
             }
             (Phase::Plan, _) if !self.not_self_referential(ctx, inst) => Err(()),
+            (Phase::Plan | Phase::Apply, _) if !self.provider_meta_usable(ctx, inst) => Err(()),
             (Phase::Plan, Mode::Managed) => self.plan_managed(ctx, inst, nd, prior_obj),
             (Phase::Plan, Mode::Data) => self.plan_data(ctx, inst, nd, prior_obj),
             (Phase::Apply, Mode::Managed) => self.apply_managed(ctx, inst, nd, prior_obj),
             (Phase::Apply, Mode::Data) => self.apply_data(ctx, inst, nd, prior_obj),
+        }
+    }
+
+    /// The module's `provider_meta` for a provider, evaluated once per resource (its
+    /// arguments are constants) against the provider's metadata schema.
+    fn provider_meta(&self, m: usize, pk: &ProviderKey, slot: &ProviderSlot) -> ProviderMeta {
+        let cfg = self.mods.get(m).cfg;
+        let Some(pm) = cfg
+            .provider_metas
+            .values()
+            .find(|pm| crate::model::provider_source(cfg, &pm.name) == pk.source)
+        else {
+            return ProviderMeta::None;
+        };
+        let Some(schema) = &slot.schema.provider_meta else {
+            return ProviderMeta::Unsupported(pm.name_range.clone());
+        };
+        let nd = self.node_data(m, ModuleInstance::root());
+        let (v, ds) = self.scope(&nd, m).eval_block(&pm.config, schema);
+        if ds.has_errors() {
+            return ProviderMeta::Invalid(ds);
+        }
+        ProviderMeta::Value(v.unmark_deep().0)
+    }
+
+    /// Reports, for an instance, a `provider_meta` its provider cannot take (as Terraform
+    /// does for every instance it plans or applies); true if there is none.
+    fn provider_meta_usable(&self, ctx: &ResCtx, inst: &AbsResourceInstance) -> bool {
+        match ctx.provider_meta {
+            ProviderMeta::None | ProviderMeta::Value(_) => true,
+            ProviderMeta::Unsupported(range) => {
+                let what = match &inst.key {
+                    Some(k) => format!("{}{k}", inst.resource),
+                    None => inst.resource.to_string(),
+                };
+                self.diag(
+                    Diagnostic::error(
+                        format!("Provider {} doesn't support provider_meta", ctx.pk.source),
+                        format!("The resource {what} belongs to a provider that doesn't support provider_meta blocks"),
+                    )
+                    .with_subject(range.clone()),
+                );
+                false
+            }
+            ProviderMeta::Invalid(ds) => {
+                self.extend(ds.clone());
+                false
+            }
         }
     }
 
@@ -1494,7 +1556,7 @@ impl<'a> Walker<'a> {
                         type_name: ctx.r.type_name.clone(),
                         current_state: plain.clone(),
                         private: obj.private_bytes().and_then(|r| r.ok()).unwrap_or_default(),
-                        provider_meta: None,
+                        provider_meta: ctx.provider_meta.value(),
                     })
             })
         });
@@ -1828,7 +1890,7 @@ impl<'a> Walker<'a> {
                     proposed_new_state: proposed.clone(),
                     config: config.clone(),
                     prior_private: private.to_vec(),
-                    provider_meta: None,
+                    provider_meta: ctx.provider_meta.value(),
                 })
         });
         match resp {
@@ -1951,7 +2013,7 @@ impl<'a> Walker<'a> {
                 .read_data_source(providers::ReadDataSourceRequest {
                     type_name: ctx.r.type_name.clone(),
                     config: config.clone(),
-                    provider_meta: None,
+                    provider_meta: ctx.provider_meta.value(),
                 })
         });
         match resp {
@@ -2179,7 +2241,7 @@ impl<'a> Walker<'a> {
                     planned_state: planned.clone(),
                     config: config.clone(),
                     planned_private: resp.planned_private.clone(),
-                    provider_meta: None,
+                    provider_meta: ctx.provider_meta.value(),
                 })
         });
         let resp = match resp {
@@ -2742,6 +2804,29 @@ pub struct ResCtx<'x> {
     pub imports: &'x HashMap<Option<InstanceKey>, String>,
     /// The configuration's references to the resource itself (checked while planning).
     pub(crate) self_refs: &'x [crate::selfref::SelfRef],
+    /// The module's metadata for the resource's provider.
+    pub(crate) provider_meta: &'x ProviderMeta,
+}
+
+/// A module's `provider_meta` for one provider, as evaluated against the provider's schema.
+pub(crate) enum ProviderMeta {
+    /// The module has none.
+    None,
+    Value(Value),
+    /// The provider takes no metadata: the block's label, where Terraform points.
+    Unsupported(SourceRange),
+    /// The arguments do not fit the provider's metadata schema.
+    Invalid(Diagnostics),
+}
+
+impl ProviderMeta {
+    /// What requests carry (the provider plugin sends it only to providers with a schema).
+    fn value(&self) -> Option<Value> {
+        match self {
+            ProviderMeta::Value(v) => Some(v.clone()),
+            _ => None,
+        }
+    }
 }
 
 fn module_prefix(mi: &ModuleInstance) -> String {

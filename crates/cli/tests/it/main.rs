@@ -8,6 +8,7 @@ mod console;
 mod fmt;
 mod interrupted;
 mod metadata;
+mod provider_meta;
 mod scenarios;
 mod selfref;
 mod state;

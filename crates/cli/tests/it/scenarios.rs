@@ -191,5 +191,6 @@ scenarios! {
     precondition => "precondition",
     prevent_destroy => "prevent-destroy",
     self_reference => "self-reference",
+    provider_meta_unsupported => "provider-meta-unsupported",
     null_outputs_and_unknown_values => "null-and-unknown",
 }

@@ -59,10 +59,16 @@ fn run(program: &Path, dir: &Path, cli_config: &Path, args: &[&str]) -> Output {
 /// `program plan` of the nested-block configuration in a fresh directory: its exit code and
 /// diagnostics.
 fn nested_plan(program: &Path, mirror: &Path) -> (Option<i32>, String) {
+    aws_plan(program, mirror, NESTED)
+}
+
+/// `program plan` of an AWS provider configuration (from the filesystem mirror) in a fresh
+/// directory: its exit code and diagnostics.
+pub(crate) fn aws_plan(program: &Path, mirror: &Path, config: &str) -> (Option<i32>, String) {
     let root = tempfile::tempdir().unwrap();
     let dir = root.path().join("stack");
     std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("main.tf"), NESTED).unwrap();
+    std::fs::write(dir.join("main.tf"), config).unwrap();
     let cli_config = root.path().join("cli.tfrc");
     std::fs::write(
         &cli_config,
