@@ -16,7 +16,7 @@ use states::{InstanceObject, ObjectKey, ObjectStatus, ResourceAddr, ResourceMode
 use value::{Marks, PathStep, Type, Value};
 
 use crate::dag::Outcome;
-use crate::eval::{Expansion, NodeData, ResourceValues, Store, WalkInfo};
+use crate::eval::{Expansion, Instances, NodeData, ResourceValues, Store, WalkInfo};
 use crate::graph::{NodeKind, StaticGraph};
 use crate::model::{Mods, ProviderKey};
 use crate::objchange::{mark_schema_sensitive, proposed_new};
@@ -994,8 +994,9 @@ impl<'a> Walker<'a> {
                 self_refs: &self_refs,
                 provider_meta: &provider_meta,
             };
-            let mut values = HashMap::new();
-            let keys: Vec<Option<InstanceKey>> = if self.opts.mode == PlanMode::Destroy {
+            // A destroy goes over the objects in state; anything else over the expansion,
+            // whose keys are never materialised (a count of millions costs only its values).
+            let listed: Option<Vec<Option<InstanceKey>>> = destroying.then(|| {
                 prior_res
                     .map(|pr| {
                         pr.objects()
@@ -1004,16 +1005,18 @@ impl<'a> Walker<'a> {
                             .collect()
                     })
                     .unwrap_or_default()
-            } else {
-                expansion.keys()
+            });
+            let n_keys = listed.as_ref().map_or(expansion.len(), Vec::len);
+            let key_at = |i: usize| match &listed {
+                Some(ks) => ks[i].clone(),
+                None => expansion.key_at(i),
             };
-            if check_self {
-                let instances: Vec<AbsResourceInstance> = keys
-                    .iter()
-                    .map(|k| AbsResourceInstance {
+            if check_self && n_keys >= 2 && self_refs.iter().any(|r| r.key.is_none()) {
+                let instances: Vec<AbsResourceInstance> = (0..n_keys)
+                    .map(|i| AbsResourceInstance {
                         module: mi.clone(),
                         resource: this.clone(),
-                        key: k.clone(),
+                        key: key_at(i),
                     })
                     .collect();
                 if let Some(d) = crate::selfref::instance_cycle(&self_refs, &instances) {
@@ -1022,48 +1025,47 @@ impl<'a> Walker<'a> {
                     continue;
                 }
             }
-            let results: Vec<(Option<InstanceKey>, Result<Value, ()>)> =
-                self.for_instances(&keys, &slot, |k| {
-                    let inst = AbsResourceInstance {
-                        module: mi.clone(),
-                        resource: addrs::Resource {
-                            mode,
-                            type_name: r.type_name.as_str().into(),
-                            name: r.name.as_str().into(),
-                        },
-                        key: k.clone(),
-                    };
-                    let mut ind = self.node_data(m, mi.clone());
-                    if let Some(InstanceKey::Int(i)) = k {
-                        ind.count_index = Some(*i);
-                    }
-                    if let Some(InstanceKey::Str(s)) = k {
+            let results: Vec<Result<Value, ()>> = self.for_instances(n_keys, |i| {
+                let k = key_at(i);
+                let inst = AbsResourceInstance {
+                    module: mi.clone(),
+                    resource: this.clone(),
+                    key: k.clone(),
+                };
+                let mut ind = self.node_data(m, mi.clone());
+                match &k {
+                    Some(InstanceKey::Int(i)) => ind.count_index = Some(*i),
+                    Some(InstanceKey::Str(s)) => {
                         ind.each = Some((
                             s.to_string(),
                             expansion
                                 .each_value(&InstanceKey::Str(s.clone()))
                                 .unwrap_or_else(Value::dynamic_unknown),
-                        ));
+                        ))
                     }
-                    let prior_obj = prior_res.and_then(|pr| pr.instance(state_key(k).as_ref()));
-                    let res = self.instance(&ctx, &inst, &ind, prior_obj);
-                    (k.clone(), res)
-                });
-            for (k, res) in results {
-                match res {
-                    Ok(v) => {
-                        values.insert(k, v);
-                    }
-                    Err(()) => ok = false,
+                    None => {}
                 }
-            }
+                let prior_obj = prior_res.and_then(|pr| pr.instance(state_key(&k).as_ref()));
+                self.instance(&ctx, &inst, &ind, prior_obj)
+            });
+            ok &= results.iter().all(Result::is_ok);
+            let values = match &listed {
+                None => Instances::Dense(results.into_iter().map(Result::ok).collect()),
+                Some(ks) => Instances::Sparse(
+                    ks.iter()
+                        .cloned()
+                        .zip(results)
+                        .filter_map(|(k, r)| r.ok().map(|v| (k, v)))
+                        .collect(),
+                ),
+            };
             // Instances in state that the expansion no longer has.
             if self.opts.mode != PlanMode::Destroy {
                 if let Some(pr) = prior_res {
-                    let wanted: HashSet<Option<states::InstanceKey>> =
-                        keys.iter().map(state_key).collect();
                     for (ok_, obj) in pr.objects() {
-                        if ok_.deposed.is_some() || wanted.contains(&ok_.key) {
+                        if ok_.deposed.is_some()
+                            || expansion.index_of(&addr_key(&ok_.key)).is_some()
+                        {
                             continue;
                         }
                         let reason = match (&ok_.key, &expansion) {
@@ -1126,11 +1128,11 @@ impl<'a> Walker<'a> {
             // missing from its working state.
             let untouched = mode == Mode::Managed
                 && prior_res.is_none()
-                && keys.iter().all(|k| {
+                && (0..n_keys).all(|i| {
                     let inst = AbsResourceInstance {
                         module: mi.clone(),
                         resource: this.clone(),
-                        key: k.clone(),
+                        key: key_at(i),
                     };
                     !self.makes_object(&inst)
                 });
@@ -1142,7 +1144,7 @@ impl<'a> Walker<'a> {
                 };
                 if let Some(e) = none {
                     self.store
-                        .set_resource(&mi, mode, key, ResourceValues::new(e, HashMap::new()));
+                        .set_resource(&mi, mode, key, ResourceValues::new(e, Instances::Dense(Vec::new())));
                 }
             } else if !destroying {
                 self.store
@@ -1299,23 +1301,22 @@ impl<'a> Walker<'a> {
         }
     }
 
-    /// Runs `f` over the instances, in parallel for plugin providers (bounded by the semaphore
-    /// inside the provider calls), in order for cheap built-in ones.
-    fn for_instances<T: Send>(
-        &self,
-        keys: &[Option<InstanceKey>],
-        _slot: &ProviderSlot,
-        f: impl Fn(&Option<InstanceKey>) -> T + Sync,
-    ) -> Vec<T> {
+    /// Runs `f` over instances `0..n` (positions in the resource's keys), in parallel chunks
+    /// bounded by `-parallelism` (provider calls inside are bounded by the semaphore too),
+    /// in order for a handful.
+    fn for_instances<T: Send>(&self, n: usize, f: impl Fn(usize) -> T + Sync) -> Vec<T> {
         let threads = self.opts.parallelism.clamp(1, 64);
-        if keys.len() < 8 || threads == 1 {
-            return keys.iter().map(&f).collect();
+        if n < 8 || threads == 1 {
+            return (0..n).map(&f).collect();
         }
-        let chunk = keys.len().div_ceil(threads);
+        let chunk = n.div_ceil(threads);
         std::thread::scope(|s| {
-            let handles: Vec<_> = keys
-                .chunks(chunk)
-                .map(|c| s.spawn(|| c.iter().map(&f).collect::<Vec<T>>()))
+            let handles: Vec<_> = (0..n)
+                .step_by(chunk)
+                .map(|start| {
+                    let f = &f;
+                    s.spawn(move || (start..(start + chunk).min(n)).map(f).collect::<Vec<T>>())
+                })
                 .collect();
             handles
                 .into_iter()
