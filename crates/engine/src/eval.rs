@@ -67,9 +67,7 @@ impl Expansion {
 
     pub fn each_value(&self, key: &InstanceKey) -> Option<Value> {
         match self {
-            Expansion::ForEach(kv) => self
-                .index_of(&Some(key.clone()))
-                .map(|i| kv[i].1.clone()),
+            Expansion::ForEach(kv) => self.index_of(&Some(key.clone())).map(|i| kv[i].1.clone()),
             _ => None,
         }
     }
@@ -120,6 +118,17 @@ impl ResourceValues {
                 .and_then(|i| vs.get(i))
                 .and_then(Option::as_ref),
             Instances::Sparse(m) => m.get(key),
+        }
+    }
+
+    /// Takes one instance's value out (for its planned change, once the walk is done).
+    pub fn take(&mut self, key: &Option<InstanceKey>) -> Option<Value> {
+        match &mut self.instances {
+            Instances::Dense(vs) => {
+                let i = self.expansion.index_of(key)?;
+                vs.get_mut(i).and_then(Option::take)
+            }
+            Instances::Sparse(m) => m.remove(key),
         }
     }
 

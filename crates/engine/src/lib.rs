@@ -228,6 +228,9 @@ pub fn plan_observed(
     diags.extend(std::mem::take(&mut *w.diags.lock().expect("diags")).0);
     let schemas = w.schemas();
     w.close_providers();
+    // Root outputs read the store; after that its planned values move into the changes.
+    let output_changes = w.output_changes();
+    w.fill_planned_values();
     if diags.has_errors() {
         return PlanOutcome {
             plan: None,
@@ -248,7 +251,6 @@ pub fn plan_observed(
             c.previous_address = Some(old.to_string());
         }
     }
-    let output_changes = w.output_changes();
     let mut data_reads = std::mem::take(&mut *w.data_reads.lock().expect("data reads"));
     data_reads.sort_by(|a, b| a.address.cmp(&b.address));
     // Terraform records every root variable's final value, defaults included.

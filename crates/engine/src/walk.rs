@@ -101,6 +101,8 @@ pub struct Walker<'a> {
     pub events: Option<&'a (dyn Fn(ApplyEvent) + Sync)>,
     /// Objects deposed during apply (create_before_destroy): instance address → deposed key.
     deposed: Mutex<HashMap<String, (ResourceAddr, ObjectKey, InstanceObject, String)>>,
+    /// Plan phase: changes whose `after` is still in the store (change index, instance).
+    shared_after: Mutex<Vec<(usize, AbsResourceInstance)>>,
     /// Under `-target`: the resources the targets depend on (static module index, mode, key),
     /// which are planned with them as Terraform does; see [`target_dependencies`].
     target_deps: HashMap<(usize, Mode, String), Vec<Option<ModuleInstance>>>,
@@ -248,6 +250,7 @@ impl<'a> Walker<'a> {
             sink: None,
             events: None,
             deposed: Mutex::new(HashMap::new()),
+            shared_after: Mutex::new(Vec::new()),
             target_deps,
         }
     }
@@ -898,11 +901,12 @@ impl<'a> Walker<'a> {
             );
             return false;
         };
+        let implied = schema.block.implied_type();
         self.store
             .resource_types
             .write()
             .expect("store")
-            .insert((mode, r.type_name.clone()), schema.block.implied_type());
+            .insert((mode, r.type_name.clone()), implied.clone());
         let deps: Vec<String> = {
             let mut d: Vec<String> = self
                 .graph
@@ -993,6 +997,7 @@ impl<'a> Walker<'a> {
                 imports: &imports,
                 self_refs: &self_refs,
                 provider_meta: &provider_meta,
+                ty: &implied,
             };
             // A destroy goes over the objects in state; anything else over the expansion,
             // whose keys are never materialised (a count of millions costs only its values).
@@ -1024,6 +1029,11 @@ impl<'a> Walker<'a> {
                     ok = false;
                     continue;
                 }
+            }
+            if self.phase == Phase::Plan {
+                // One change per instance: room for all at once, rather than doubling (and
+                // copying) a vector of millions as they arrive.
+                self.changes.lock().expect("changes").reserve_exact(n_keys);
             }
             let results: Vec<Result<Value, ()>> = self.for_instances(n_keys, |i| {
                 let k = key_at(i);
@@ -1143,8 +1153,12 @@ impl<'a> Walker<'a> {
                     Expansion::Single => None,
                 };
                 if let Some(e) = none {
-                    self.store
-                        .set_resource(&mi, mode, key, ResourceValues::new(e, Instances::Dense(Vec::new())));
+                    self.store.set_resource(
+                        &mi,
+                        mode,
+                        key,
+                        ResourceValues::new(e, Instances::Dense(Vec::new())),
+                    );
                 }
             } else if !destroying {
                 self.store
@@ -1339,7 +1353,7 @@ impl<'a> Walker<'a> {
                     Some(o) => self
                         .decode_prior(ctx.slot, &ctx.r.type_name, ctx.schema, o, &inst.to_string())
                         .map_err(|d| self.diag(d)),
-                    None => Ok(Value::null(ctx.schema.block.implied_type())),
+                    None => Ok(Value::null(ctx.ty.clone())),
                 }
             }
             (Phase::Plan, _) if !self.not_self_referential(ctx, inst) => Err(()),
@@ -1524,7 +1538,7 @@ impl<'a> Walker<'a> {
             Action::Delete,
             reason,
             prior.clone(),
-            Value::null(ctx.schema.block.implied_type()),
+            Value::null(ctx.ty.clone()),
             Vec::new(),
             obj.private_bytes().and_then(|r| r.ok()).unwrap_or_default(),
             deposed,
@@ -1645,6 +1659,43 @@ impl<'a> Walker<'a> {
         self.changes.lock().expect("changes").push(c);
     }
 
+    /// Records a change whose `after` is the value the instance also keeps in the store for
+    /// references: the change holds a placeholder until [`Walker::fill_planned_values`]
+    /// moves the value over once the walk is done, so a plan keeps one copy per instance.
+    fn push_change_sharing_after(&self, mut c: ResourceInstanceChange, inst: &AbsResourceInstance) {
+        c.after = Value::null(Type::Dynamic);
+        let mut changes = self.changes.lock().expect("changes");
+        changes.push(c);
+        self.shared_after
+            .lock()
+            .expect("shared after")
+            .push((changes.len() - 1, inst.clone()));
+    }
+
+    /// Moves the planned values of [`Walker::push_change_sharing_after`] from the store into
+    /// their changes (the store is done with once the walk is).
+    pub fn fill_planned_values(&self) {
+        let shared = std::mem::take(&mut *self.shared_after.lock().expect("shared after"));
+        let mut resources = std::mem::take(&mut *self.store.resources.write().expect("store"));
+        let mut changes = self.changes.lock().expect("changes");
+        for (i, inst) in shared {
+            let key = (
+                inst.module.clone(),
+                inst.resource.mode,
+                format!("{}.{}", inst.resource.type_name, inst.resource.name),
+            );
+            let value = resources
+                .get_mut(&key)
+                .and_then(|rv| match Arc::get_mut(rv) {
+                    Some(rv) => rv.take(&inst.key),
+                    None => rv.get(&inst.key).cloned(),
+                });
+            if let (Some(v), Some(c)) = (value, changes.get_mut(i)) {
+                c.after = v;
+            }
+        }
+    }
+
     /// Evaluates the resource body against the schema and validates it with the provider.
     fn eval_config(&self, ctx: &ResCtx, nd: &NodeData, addr: &str) -> Result<Value, ()> {
         let (config, ds) = self
@@ -1691,7 +1742,7 @@ impl<'a> Walker<'a> {
         prior_obj: Option<&InstanceObject>,
     ) -> Result<Value, ()> {
         let addr = inst.to_string();
-        let null = Value::null(ctx.schema.block.implied_type());
+        let null = Value::null(ctx.ty.clone());
         let (prior, private) = match prior_obj {
             Some(obj) => {
                 match self.decode_prior(ctx.slot, &ctx.r.type_name, ctx.schema, obj, &addr) {
@@ -1760,7 +1811,7 @@ impl<'a> Walker<'a> {
             }
             // An instance this plan does not create has no value yet, as in Terraform.
             if prior.is_null() {
-                return Ok(Value::unknown(ctx.schema.block.implied_type()));
+                return Ok(Value::unknown(ctx.ty.clone()));
             }
             return Ok(prior);
         }
@@ -1833,18 +1884,28 @@ impl<'a> Walker<'a> {
         if !self.postconditions(ctx, nd, &planned) {
             return Err(());
         }
-        self.push_change(self.instance_change(
-            ctx,
+        // Nothing reads the type of a create's null `before`; a typed one would hold a copy
+        // of the schema's whole object type for every instance.
+        let before = if action == Action::Create {
+            Value::null(Type::Dynamic)
+        } else {
+            prior
+        };
+        self.push_change_sharing_after(
+            self.instance_change(
+                ctx,
+                inst,
+                action,
+                reason,
+                before,
+                Value::null(Type::Dynamic),
+                replace_paths,
+                planned_private,
+                None,
+                importing,
+            ),
             inst,
-            action,
-            reason,
-            prior,
-            planned.clone(),
-            replace_paths,
-            planned_private,
-            None,
-            importing,
-        ));
+        );
         Ok(planned)
     }
 
@@ -1924,7 +1985,7 @@ impl<'a> Walker<'a> {
             Some(o) => self
                 .decode_prior(ctx.slot, &ctx.r.type_name, ctx.schema, o, addr)
                 .map_err(|d| self.diag(d)),
-            None => Ok(Value::null(ctx.schema.block.implied_type())),
+            None => Ok(Value::null(ctx.ty.clone())),
         }
     }
 
@@ -1955,7 +2016,7 @@ impl<'a> Walker<'a> {
                 inst,
                 Action::Read,
                 Some(reason),
-                Value::null(ctx.schema.block.implied_type()),
+                Value::null(ctx.ty.clone()),
                 after.clone(),
                 Vec::new(),
                 Vec::new(),
@@ -1971,7 +2032,7 @@ impl<'a> Walker<'a> {
             inst,
             Action::Read,
             None,
-            Value::null(ctx.schema.block.implied_type()),
+            Value::null(ctx.ty.clone()),
             v.clone(),
             Vec::new(),
             Vec::new(),
@@ -2103,7 +2164,7 @@ impl<'a> Walker<'a> {
                 Some(o) => self
                     .decode_prior(ctx.slot, &ctx.r.type_name, ctx.schema, o, &addr)
                     .map_err(|d| self.diag(d)),
-                None => Ok(Value::unknown(ctx.schema.block.implied_type())),
+                None => Ok(Value::unknown(ctx.ty.clone())),
             };
         };
         // As in Terraform, apply starts from the refreshed state: an object refresh found
@@ -2189,7 +2250,7 @@ impl<'a> Walker<'a> {
         change: &ResourceInstanceChange,
     ) -> Result<Value, ()> {
         let addr = inst.to_string();
-        let null = Value::null(ctx.schema.block.implied_type());
+        let null = Value::null(ctx.ty.clone());
         let config_marked = self.eval_config(ctx, nd, &addr)?;
         let (config, _) = config_marked.clone().unmark_deep();
         let replacing = change.action.is_replace();
@@ -2807,6 +2868,8 @@ pub struct ResCtx<'x> {
     pub(crate) self_refs: &'x [crate::selfref::SelfRef],
     /// The module's metadata for the resource's provider.
     pub(crate) provider_meta: &'x ProviderMeta,
+    /// The schema's implied type (built once per resource, not per instance).
+    pub ty: &'x Type,
 }
 
 /// A module's `provider_meta` for one provider, as evaluated against the provider's schema.
