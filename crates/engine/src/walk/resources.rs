@@ -58,31 +58,7 @@ impl<'a> Walker<'a> {
                 return false;
             }
         };
-        let schema = match mode {
-            Mode::Managed => slot.schema.resource_types.get(&r.type_name),
-            Mode::Data => slot.schema.data_sources.get(&r.type_name),
-        };
-        let Some(schema) = schema.cloned() else {
-            let what = if mode == Mode::Managed {
-                "resource type"
-            } else {
-                "data source"
-            };
-            self.diag(
-                Diagnostic::error(
-                    if mode == Mode::Managed {
-                        "Invalid resource type"
-                    } else {
-                        "Invalid data source"
-                    },
-                    format!(
-                        "The provider {} does not support {what} {:?}.",
-                        short_source(&pk.source),
-                        r.type_name
-                    ),
-                )
-                .with_subject(r.type_range.clone()),
-            );
+        let Some(schema) = self.resource_schema(&slot, &pk, r) else {
             return false;
         };
         let implied = schema.block.implied_type();
@@ -91,31 +67,7 @@ impl<'a> Walker<'a> {
             .write()
             .expect("store")
             .insert((mode, r.type_name.clone()), implied.clone());
-        let deps: Vec<String> = {
-            let mut d: Vec<String> = self
-                .graph
-                .resource_ancestors(n)
-                .into_iter()
-                .filter_map(|a| match &self.graph.nodes[a] {
-                    NodeKind::Resource {
-                        m: am,
-                        mode: amode,
-                        key: akey,
-                    } => {
-                        let prefix = self.mods.display(*am);
-                        let data = if *amode == Mode::Data { "data." } else { "" };
-                        Some(if prefix.is_empty() {
-                            format!("{data}{akey}")
-                        } else {
-                            format!("{prefix}.{data}{akey}")
-                        })
-                    }
-                    _ => None,
-                })
-                .collect();
-            d.sort();
-            d
-        };
+        let deps = self.state_dependencies(n);
         let provider_string = pk.state_string(self.mods);
         let this = addrs::Resource {
             mode,
@@ -253,112 +205,163 @@ impl<'a> Walker<'a> {
                         .collect(),
                 ),
             };
-            // Instances in state that the expansion no longer has.
-            if self.opts.mode != PlanMode::Destroy {
-                if let Some(pr) = prior_res {
-                    for (ok_, obj) in pr.objects() {
-                        if ok_.deposed.is_some()
-                            || expansion.index_of(&addr_key(&ok_.key)).is_some()
-                        {
-                            continue;
-                        }
-                        let reason = match (&ok_.key, &expansion) {
-                            (_, Expansion::Single) if ok_.key.is_some() => {
-                                ActionReason::DeleteBecauseWrongRepetition
-                            }
-                            (None, _) => ActionReason::DeleteBecauseWrongRepetition,
-                            (Some(states::InstanceKey::Int(_)), Expansion::Count(_)) => {
-                                ActionReason::DeleteBecauseCountIndex
-                            }
-                            (Some(states::InstanceKey::Str(_)), Expansion::ForEach(_)) => {
-                                ActionReason::DeleteBecauseEachKey
-                            }
-                            _ => ActionReason::DeleteBecauseWrongRepetition,
-                        };
-                        if self.phase == Phase::Plan {
-                            let inst = AbsResourceInstance {
-                                module: mi.clone(),
-                                resource: addrs::Resource {
-                                    mode,
-                                    type_name: r.type_name.as_str().into(),
-                                    name: r.name.as_str().into(),
-                                },
-                                key: addr_key(&ok_.key),
-                            };
-                            if !self.targeted(&inst) {
-                                continue;
-                            }
-                            if !self.plan_delete(&ctx, &inst, obj, Some(reason), None) {
-                                ok = false;
-                            }
-                        }
-                    }
-                }
+            if self.phase == Phase::Plan && !self.plan_leftovers(&ctx, prior_res, &expansion) {
+                ok = false;
             }
-            // Deposed objects left by an interrupted create_before_destroy are deleted.
-            if self.phase == Phase::Plan && mode == Mode::Managed {
-                if let Some(pr) = prior_res {
-                    for (ok_, obj) in pr.objects() {
-                        if let Some(dk) = &ok_.deposed {
-                            let inst = AbsResourceInstance {
-                                module: mi.clone(),
-                                resource: addrs::Resource {
-                                    mode,
-                                    type_name: r.type_name.as_str().into(),
-                                    name: r.name.as_str().into(),
-                                },
-                                key: addr_key(&ok_.key),
-                            };
-                            if !self.plan_delete(&ctx, &inst, obj, None, Some(dk.clone())) {
-                                ok = false;
-                            }
-                        }
-                    }
-                }
-            }
-            // A resource this walk neither finds in state nor plans or applies anything for
-            // has no objects: references see an empty collection under count or for_each
-            // (and an unknown object otherwise), as Terraform's evaluator reads a resource
-            // missing from its working state.
             let untouched = mode == Mode::Managed
                 && prior_res.is_none()
                 && (0..n_keys).all(|i| {
-                    let inst = AbsResourceInstance {
+                    !self.makes_object(&AbsResourceInstance {
                         module: mi.clone(),
                         resource: this.clone(),
                         key: key_at(i),
-                    };
-                    !self.makes_object(&inst)
+                    })
                 });
-            if untouched && !destroying {
-                let none = match expansion {
-                    Expansion::Count(_) => Some(Expansion::Count(0)),
-                    Expansion::ForEach(_) => Some(Expansion::ForEach(Vec::new())),
-                    Expansion::Single => None,
-                };
-                if let Some(e) = none {
-                    self.store.set_resource(
-                        &mi,
-                        mode,
-                        key,
-                        ResourceValues::new(e, Instances::Dense(Vec::new())),
-                    );
-                }
-            } else if !destroying {
-                self.store
-                    .set_resource(&mi, mode, key, ResourceValues::new(expansion, values));
-            } else if prior_res.is_some() {
-                self.store.set_resource(
-                    &mi,
-                    mode,
-                    key,
-                    ResourceValues::from_state(expansion, values),
-                );
-            }
-            // (A resource a destroy finds nothing of stays unknown to references, as in
-            // Terraform, rather than null.)
+            self.store_values(&ctx, key, expansion, values, untouched, destroying);
         }
         ok
+    }
+
+    /// The provider's schema of the resource's type; an error at the type when it has none.
+    fn resource_schema(
+        &self,
+        slot: &ProviderSlot,
+        pk: &ProviderKey,
+        r: &config::Resource,
+    ) -> Option<ResourceSchema> {
+        let schema = match r.mode {
+            Mode::Managed => slot.schema.resource_types.get(&r.type_name),
+            Mode::Data => slot.schema.data_sources.get(&r.type_name),
+        };
+        if schema.is_none() {
+            let (summary, what) = match r.mode {
+                Mode::Managed => ("Invalid resource type", "resource type"),
+                Mode::Data => ("Invalid data source", "data source"),
+            };
+            self.diag(
+                Diagnostic::error(
+                    summary,
+                    format!(
+                        "The provider {} does not support {what} {:?}.",
+                        short_source(&pk.source),
+                        r.type_name
+                    ),
+                )
+                .with_subject(r.type_range.clone()),
+            );
+        }
+        schema.cloned()
+    }
+
+    /// The resources a resource depends on, as its state objects record them (`dependencies`):
+    /// static addresses, sorted.
+    fn state_dependencies(&self, n: usize) -> Vec<String> {
+        let mut d: Vec<String> = self
+            .graph
+            .resource_ancestors(n)
+            .into_iter()
+            .filter_map(|a| match &self.graph.nodes[a] {
+                NodeKind::Resource {
+                    m: am,
+                    mode: amode,
+                    key: akey,
+                } => {
+                    let prefix = self.mods.display(*am);
+                    let data = if *amode == Mode::Data { "data." } else { "" };
+                    Some(if prefix.is_empty() {
+                        format!("{data}{akey}")
+                    } else {
+                        format!("{prefix}.{data}{akey}")
+                    })
+                }
+                _ => None,
+            })
+            .collect();
+        d.sort();
+        d
+    }
+
+    /// Plans the deletes of a resource's objects in one module instance that its expansion no
+    /// longer has (wrong key or repetition), and of the deposed objects an interrupted
+    /// create_before_destroy left; false if any failed.
+    fn plan_leftovers(
+        &self,
+        ctx: &ResCtx,
+        prior_res: Option<&states::Resource>,
+        expansion: &Expansion,
+    ) -> bool {
+        let Some(pr) = prior_res else {
+            return true;
+        };
+        let mut ok = true;
+        for (okey, obj) in pr.objects() {
+            let inst = AbsResourceInstance {
+                module: ctx.mi.clone(),
+                resource: addrs::Resource {
+                    mode: ctx.r.mode,
+                    type_name: ctx.r.type_name.as_str().into(),
+                    name: ctx.r.name.as_str().into(),
+                },
+                key: addr_key(&okey.key),
+            };
+            if let Some(dk) = &okey.deposed {
+                if ctx.r.mode == Mode::Managed {
+                    ok &= self.plan_delete(ctx, &inst, obj, None, Some(dk.clone()));
+                }
+                continue;
+            }
+            // A destroy deletes every current object already.
+            if self.opts.mode == PlanMode::Destroy
+                || expansion.index_of(&inst.key).is_some()
+                || !self.targeted(&inst)
+            {
+                continue;
+            }
+            let reason = match (&okey.key, expansion) {
+                (Some(states::InstanceKey::Int(_)), Expansion::Count(_)) => {
+                    ActionReason::DeleteBecauseCountIndex
+                }
+                (Some(states::InstanceKey::Str(_)), Expansion::ForEach(_)) => {
+                    ActionReason::DeleteBecauseEachKey
+                }
+                _ => ActionReason::DeleteBecauseWrongRepetition,
+            };
+            ok &= self.plan_delete(ctx, &inst, obj, Some(reason), None);
+        }
+        ok
+    }
+
+    /// Keeps a resource's instance values in one module instance for references. A resource
+    /// this walk neither finds in state nor plans or applies anything for (`untouched`) has no
+    /// objects: references see an empty collection under count or for_each and an unknown
+    /// object otherwise, as Terraform's evaluator reads a resource missing from its working
+    /// state; so does a destroy that finds nothing of it.
+    fn store_values(
+        &self,
+        ctx: &ResCtx,
+        key: &str,
+        expansion: Expansion,
+        values: Instances,
+        untouched: bool,
+        destroying: bool,
+    ) {
+        let mode = ctx.r.mode;
+        let rv = if destroying {
+            if self.prior.resource(ctx.saddr).is_none() {
+                return;
+            }
+            ResourceValues::from_state(expansion, values)
+        } else if untouched {
+            let none = match expansion {
+                Expansion::Count(_) => Expansion::Count(0),
+                Expansion::ForEach(_) => Expansion::ForEach(Vec::new()),
+                Expansion::Single => return,
+            };
+            ResourceValues::new(none, Instances::Dense(Vec::new()))
+        } else {
+            ResourceValues::new(expansion, values)
+        };
+        self.store.set_resource(ctx.mi, mode, key, rv);
     }
 
     /// Runs `f` over instances `0..n` (positions in the resource's keys), in parallel chunks
