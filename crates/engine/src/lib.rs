@@ -96,7 +96,12 @@ impl Default for Options {
 #[derive(Clone, Debug)]
 pub enum ApplyEvent {
     /// Refresh of an existing object began (plan, refresh-only and apply's own plan).
-    Refreshing { addr: String, id: Option<String> },
+    Refreshing {
+        addr: String,
+        id: Option<String>,
+        /// The deposed key, when the object is a deposed one.
+        deposed: Option<String>,
+    },
     /// That refresh finished.
     Refreshed { addr: String, id: Option<String> },
     Start {

@@ -79,7 +79,7 @@ impl<'a> Walker<'a> {
             }
         };
         let prior = if self.opts.refresh {
-            match self.refresh(ctx, inst, prior, obj) {
+            match self.refresh(ctx, inst, prior, obj, deposed.as_deref()) {
                 Ok(v) => v,
                 Err(()) => return false,
             }
@@ -116,12 +116,14 @@ impl<'a> Walker<'a> {
         inst: &AbsResourceInstance,
         prior: Value,
         obj: &InstanceObject,
+        deposed: Option<&str>,
     ) -> Result<Value, ()> {
         let addr = &inst.to_string();
         let (plain, _) = prior.clone().unmark_deep();
         self.emit(ApplyEvent::Refreshing {
             addr: addr.to_string(),
             id: object_id(&prior),
+            deposed: deposed.map(String::from),
         });
         // The early refresh may have read it already.
         let resp = self.prefetch.take(addr).unwrap_or_else(|| {
@@ -336,7 +338,7 @@ impl<'a> Walker<'a> {
         let tainted = prior_obj.is_some_and(|o| o.status == ObjectStatus::Tainted);
         // An imported object was just read by the import itself.
         if let (true, Some(obj)) = (self.opts.refresh && !prior.is_null(), prior_obj) {
-            prior = self.refresh(ctx, inst, prior, obj)?;
+            prior = self.refresh(ctx, inst, prior, obj, None)?;
         }
         if self.opts.mode == PlanMode::Destroy {
             if !prior.is_null() {
