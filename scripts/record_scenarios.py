@@ -5,7 +5,9 @@ Each scenario has step1/, step2/, ... directories of configuration. Every step b
 applied; the last is planned (plan.json from `terraform show -json`, plan.txt from
 `terraform show -no-color`), then applied (outputs.json, state.json). A step may hold:
   ARGS    extra plan arguments (one line), MODE "destroy" to plan a destroy,
-  EXPECT  "error": the plan must fail (error.txt keeps the diagnostics).
+  EXPECT  "error": the plan must fail (error.txt keeps the diagnostics);
+          "apply-error" (a step before the last): its apply must fail part-way
+          (apply-error.txt keeps the diagnostics).
 Goldens go to <scenario>/golden/. Run it where terraform is installed:
   python3 scripts/record_scenarios.py [scenario ...]
 """
@@ -54,7 +56,14 @@ def record(name):
             if mode == "destroy":
                 args.append("-destroy")
             if i < len(steps) - 1:
-                run(["terraform", "apply", "-auto-approve", "-no-color", "-input=false"] + args, work)
+                apply = ["terraform", "apply", "-auto-approve", "-no-color", "-input=false"] + args
+                if read(os.path.join(src, "EXPECT")) == "apply-error":
+                    p = run(apply, work, check=False)
+                    if p.returncode == 0:
+                        sys.exit(f"{name}: expected the apply of {step} to fail")
+                    open(os.path.join(gold, "apply-error.txt"), "w").write(p.stderr)
+                else:
+                    run(apply, work)
                 continue
             p = run(["terraform", "plan", "-no-color", "-input=false", "-out=plan.bin"] + args, work, check=False)
             if read(os.path.join(src, "EXPECT")) == "error":

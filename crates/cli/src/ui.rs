@@ -157,11 +157,15 @@ impl Progress {
             return;
         }
         let line = match &e {
-            engine::ApplyEvent::Refreshing { addr, id } => {
+            engine::ApplyEvent::Refreshing { addr, id, deposed } => {
+                let who = match deposed {
+                    Some(k) => format!("{addr} (deposed object {k})"),
+                    None => addr.clone(),
+                };
                 format!(
                     "{}\n",
                     bold(
-                        &format!("{addr}: Refreshing state...{}", id_suffix(id)),
+                        &format!("{who}: Refreshing state...{}", id_suffix(id)),
                         self.color
                     )
                 )
@@ -226,7 +230,7 @@ impl JsonProgress {
     pub fn event(&self, e: engine::ApplyEvent) {
         use plans::views;
         let line = match &e {
-            engine::ApplyEvent::Refreshing { addr, id } => {
+            engine::ApplyEvent::Refreshing { addr, id, .. } => {
                 views::refresh_start(addr, id.as_deref())
             }
             engine::ApplyEvent::Refreshed { addr, id } => {

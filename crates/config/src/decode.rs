@@ -152,7 +152,13 @@ fn check_schema(
     }
 }
 
-fn labels(b: &Block, n: usize, what: &str, names: &str, diags: &mut Diagnostics) -> bool {
+pub(crate) fn labels(
+    b: &Block,
+    n: usize,
+    what: &str,
+    names: &str,
+    diags: &mut Diagnostics,
+) -> bool {
     if b.labels.len() == n {
         return true;
     }
@@ -718,6 +724,11 @@ fn decode_terraform(b: &Block, m: &mut Module, diags: &mut Diagnostics) {
                         },
                     };
                     m.required_providers.insert(name.clone(), rp);
+                }
+            }
+            "provider_meta" => {
+                if let Some(pm) = crate::static_expr::provider_meta(rb, diags) {
+                    m.provider_metas.insert(pm.name.clone(), pm);
                 }
             }
             "backend" | "cloud" => {

@@ -13,6 +13,7 @@ pub mod load;
 pub mod model;
 pub mod modmanifest;
 pub mod native;
+mod static_expr;
 mod strip;
 
 use diagnostics::Diagnostics;

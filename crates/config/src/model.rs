@@ -29,6 +29,20 @@ pub struct Module {
     pub imports: Vec<Import>,
     pub removed: Vec<Removed>,
     pub checks: Vec<Check>,
+    /// `provider_meta "NAME" { … }` blocks of the `terraform` block, by provider local name.
+    pub provider_metas: IndexMap<String, ProviderMeta>,
+}
+
+/// Module metadata for a provider (`terraform { provider_meta "aws" { … } }`), sent with
+/// every request for the module's resources and checked against the provider's schema.
+#[derive(Clone, Debug)]
+pub struct ProviderMeta {
+    pub name: String,
+    /// Only constant arguments (checked when decoded).
+    pub config: Body,
+    /// The label: where Terraform points when the provider takes no metadata.
+    pub name_range: SourceRange,
+    pub decl_range: SourceRange,
 }
 
 #[derive(Clone, Debug)]

@@ -255,6 +255,14 @@ pub fn render(d: &Diagnostic, sources: &Sources, opts: RenderOptions) -> String 
         // Terraform ends a snippet with a blank line, detail or not.
         body.push(String::new());
     }
+    if d.detail.is_empty() && !has_snippet {
+        // Terraform ends the summary with a blank line even when nothing follows (a cycle);
+        // its boxed form shows one more, for the empty detail.
+        body.push(String::new());
+        if opts.color {
+            body.push(String::new());
+        }
+    }
     if !d.detail.is_empty() {
         if !has_snippet {
             body.push(String::new());
@@ -417,6 +425,26 @@ mod tests {
             out,
             "\nError: Reference to undeclared input variable\n\n  on main.tf line 6, in resource \"terraform_data\" \"a\":\n   6:   input = var.y\n\nDetail text.\n"
         );
+    }
+
+    #[test]
+    fn a_bare_summary_ends_with_a_blank_line() {
+        // `terraform plan` of a cycle prints "\nError: Cycle: …\n\n" (boxed: two empty rows).
+        let d = Diagnostic::error("Cycle: a, b", "");
+        let s = Sources::default();
+        assert_eq!(
+            render(&d, &s, RenderOptions::default()),
+            "\nError: Cycle: a, b\n\n"
+        );
+        let boxed = render(
+            &d,
+            &s,
+            RenderOptions {
+                color: true,
+                width: 78,
+            },
+        );
+        assert_eq!(boxed.matches("│").count(), 3, "{boxed:?}");
     }
 
     #[test]

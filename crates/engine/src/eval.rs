@@ -23,41 +23,112 @@ pub enum Expansion {
 }
 
 impl Expansion {
+    /// The instance keys, in order. (Large expansions are better walked with [`Self::len`]
+    /// and [`Self::key_at`], which allocate nothing.)
     pub fn keys(&self) -> Vec<Option<InstanceKey>> {
+        (0..self.len()).map(|i| self.key_at(i)).collect()
+    }
+
+    pub fn len(&self) -> usize {
         match self {
-            Expansion::Single => vec![None],
-            Expansion::Count(n) => (0..*n).map(|i| Some(InstanceKey::Int(i as i64))).collect(),
-            Expansion::ForEach(kv) => kv
-                .iter()
-                .map(|(k, _)| Some(InstanceKey::Str(k.as_str().into())))
-                .collect(),
+            Expansion::Single => 1,
+            Expansion::Count(n) => *n,
+            Expansion::ForEach(kv) => kv.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The key of the `i`th instance.
+    pub fn key_at(&self, i: usize) -> Option<InstanceKey> {
+        match self {
+            Expansion::Single => None,
+            Expansion::Count(_) => Some(InstanceKey::Int(i as i64)),
+            Expansion::ForEach(kv) => Some(InstanceKey::Str(kv[i].0.as_str().into())),
+        }
+    }
+
+    /// The position of an instance key in the expansion, if it has it.
+    pub fn index_of(&self, key: &Option<InstanceKey>) -> Option<usize> {
+        match (self, key) {
+            (Expansion::Single, None) => Some(0),
+            (Expansion::Count(n), Some(InstanceKey::Int(i))) => {
+                usize::try_from(*i).ok().filter(|i| i < n)
+            }
+            // for_each keys are sorted (see `vars::for_each_keys`).
+            (Expansion::ForEach(kv), Some(InstanceKey::Str(k))) => {
+                kv.binary_search_by(|(kk, _)| kk.as_str().cmp(k)).ok()
+            }
+            _ => None,
         }
     }
 
     pub fn each_value(&self, key: &InstanceKey) -> Option<Value> {
-        match (self, key) {
-            (Expansion::ForEach(kv), InstanceKey::Str(k)) => kv
-                .iter()
-                .find(|(kk, _)| kk.as_str() == &**k)
-                .map(|(_, v)| v.clone()),
+        match self {
+            Expansion::ForEach(kv) => self.index_of(&Some(key.clone())).map(|i| kv[i].1.clone()),
             _ => None,
         }
     }
 }
 
+/// The values of a resource's instances: one per instance of its expansion, in order (what
+/// a plan or apply computes), or by key (what a destroy reads from state, whose keys need not
+/// match the expansion). Instances whose planning failed have none.
+pub enum Instances {
+    Dense(Vec<Option<Value>>),
+    Sparse(HashMap<Option<InstanceKey>, Value>),
+}
+
 /// The values of one expanded resource.
 pub struct ResourceValues {
     pub expansion: Expansion,
-    pub instances: HashMap<Option<InstanceKey>, Value>,
+    instances: Instances,
+    /// Instances the expansion has but `instances` lacks are unknown rather than null (values
+    /// read from state, where a missing instance is one Terraform knows nothing about).
+    missing_unknown: bool,
     whole: OnceLock<Value>,
 }
 
 impl ResourceValues {
-    pub fn new(expansion: Expansion, instances: HashMap<Option<InstanceKey>, Value>) -> Self {
+    pub fn new(expansion: Expansion, instances: Instances) -> Self {
         ResourceValues {
             expansion,
             instances,
+            missing_unknown: false,
             whole: OnceLock::new(),
+        }
+    }
+
+    /// Values read from state (a destroy): missing instances are unknown.
+    pub fn from_state(expansion: Expansion, instances: Instances) -> Self {
+        ResourceValues {
+            missing_unknown: true,
+            ..ResourceValues::new(expansion, instances)
+        }
+    }
+
+    /// The value of one instance, if it has one.
+    pub fn get(&self, key: &Option<InstanceKey>) -> Option<&Value> {
+        match &self.instances {
+            Instances::Dense(vs) => self
+                .expansion
+                .index_of(key)
+                .and_then(|i| vs.get(i))
+                .and_then(Option::as_ref),
+            Instances::Sparse(m) => m.get(key),
+        }
+    }
+
+    /// Takes one instance's value out (for its planned change, once the walk is done).
+    pub fn take(&mut self, key: &Option<InstanceKey>) -> Option<Value> {
+        match &mut self.instances {
+            Instances::Dense(vs) => {
+                let i = self.expansion.index_of(key)?;
+                vs.get_mut(i).and_then(Option::take)
+            }
+            Instances::Sparse(m) => m.remove(key),
         }
     }
 
@@ -66,24 +137,23 @@ impl ResourceValues {
     pub fn whole(&self, ty: &Type) -> Value {
         self.whole
             .get_or_init(|| {
-                let get = |k: Option<InstanceKey>| {
-                    self.instances
-                        .get(&k)
-                        .cloned()
-                        .unwrap_or_else(|| Value::null(ty.clone()))
+                let get = |i: usize| {
+                    let k = self.expansion.key_at(i);
+                    self.get(&k).cloned().unwrap_or_else(|| {
+                        if self.missing_unknown {
+                            Value::unknown(ty.clone())
+                        } else {
+                            Value::null(ty.clone())
+                        }
+                    })
                 };
                 match &self.expansion {
-                    Expansion::Single => get(None),
-                    Expansion::Count(n) => Value::Tuple(
-                        (0..*n)
-                            .map(|i| get(Some(InstanceKey::Int(i as i64))))
-                            .collect(),
-                    ),
+                    Expansion::Single => get(0),
+                    Expansion::Count(n) => Value::Tuple((0..*n).map(get).collect()),
                     Expansion::ForEach(kv) => Value::Object(
                         kv.iter()
-                            .map(|(k, _)| {
-                                (k.clone(), get(Some(InstanceKey::Str(k.as_str().into()))))
-                            })
+                            .enumerate()
+                            .map(|(i, (k, _))| (k.clone(), get(i)))
                             .collect(),
                     ),
                 }
@@ -424,7 +494,7 @@ impl lang::Data for NodeData<'_> {
         _range: &SourceRange,
     ) -> Option<Result<Value, Diagnostic>> {
         let rv = self.resource_values(res)?;
-        rv.instances.get(&Some(key.clone())).cloned().map(Ok)
+        rv.get(&Some(key.clone())).cloned().map(Ok)
     }
 }
 

@@ -38,11 +38,14 @@ pub enum NodeKind {
     Provider {
         key: ProviderKey,
     },
-    /// Deletes of a resource's objects (apply only): replaced, orphaned or destroyed.
+    /// Deletes of a resource's objects (apply only): replaced, orphaned or destroyed. The
+    /// deposed objects a plan deletes (left by an interrupted create_before_destroy) have their
+    /// own node, ordered as create_before_destroy always is, whatever the current object does.
     Destroy {
         m: usize,
         mode: Mode,
         key: String,
+        deposed: bool,
     },
 }
 

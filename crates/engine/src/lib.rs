@@ -17,6 +17,7 @@ pub mod model;
 pub mod objchange;
 mod prefetch;
 pub mod refactor;
+mod selfref;
 pub mod stateobj;
 pub mod validate;
 pub mod vars;
@@ -95,7 +96,12 @@ impl Default for Options {
 #[derive(Clone, Debug)]
 pub enum ApplyEvent {
     /// Refresh of an existing object began (plan, refresh-only and apply's own plan).
-    Refreshing { addr: String, id: Option<String> },
+    Refreshing {
+        addr: String,
+        id: Option<String>,
+        /// The deposed key, when the object is a deposed one.
+        deposed: Option<String>,
+    },
     /// That refresh finished.
     Refreshed { addr: String, id: Option<String> },
     Start {
@@ -179,6 +185,9 @@ pub(crate) fn node_name(k: &NodeKind) -> String {
         },
         NodeKind::Call { name, .. } => format!("module.{name}"),
         NodeKind::Provider { key } => format!("provider[\"{}\"]", key.source),
+        NodeKind::Destroy {
+            key, deposed: true, ..
+        } => format!("{key} (destroy deposed)"),
         NodeKind::Destroy { key, .. } => format!("{key} (destroy)"),
     }
 }
@@ -224,6 +233,9 @@ pub fn plan_observed(
     diags.extend(std::mem::take(&mut *w.diags.lock().expect("diags")).0);
     let schemas = w.schemas();
     w.close_providers();
+    // Root outputs read the store; after that its planned values move into the changes.
+    let output_changes = w.output_changes();
+    w.fill_planned_values();
     if diags.has_errors() {
         return PlanOutcome {
             plan: None,
@@ -244,7 +256,6 @@ pub fn plan_observed(
             c.previous_address = Some(old.to_string());
         }
     }
-    let output_changes = w.output_changes();
     let mut data_reads = std::mem::take(&mut *w.data_reads.lock().expect("data reads"));
     data_reads.sort_by(|a, b| a.address.cmp(&b.address));
     // Terraform records every root variable's final value, defaults included.
@@ -278,13 +289,18 @@ pub fn plan_observed(
     }
 }
 
-/// Terraform's order of resource changes: by module, mode, type, name and instance key.
+/// Terraform's order of resource changes: by module (shallower modules first, then by
+/// address), mode, type, name and instance key.
 fn change_order(
     a: &plans::ResourceInstanceChange,
     b: &plans::ResourceInstanceChange,
 ) -> std::cmp::Ordering {
+    let module = |c: &plans::ResourceInstanceChange| {
+        let mi = walk::parse_module_instance(c.module_address.as_deref().unwrap_or(""));
+        (mi.0.len(), mi)
+    };
     (
-        a.module_address.as_deref().unwrap_or(""),
+        module(a),
         a.mode,
         &a.type_name,
         &a.name,
@@ -292,7 +308,7 @@ fn change_order(
         &a.deposed,
     )
         .cmp(&(
-            b.module_address.as_deref().unwrap_or(""),
+            module(b),
             b.mode,
             &b.type_name,
             &b.name,
@@ -383,10 +399,12 @@ pub fn apply(
     }
     // Root outputs.
     if walked.is_ok() {
-        let outs = eval::root_outputs(&w.store);
         let root = mods.get(0).cfg;
+        let outs = eval::root_outputs(&w.store);
+        // An output the configuration no longer declares goes; one that could not be
+        // evaluated (what it refers to failed) keeps its last value, as in Terraform.
         for name in prior.outputs.keys() {
-            if !outs.contains_key(name) || plan.mode == PlanMode::Destroy {
+            if !root.outputs.contains_key(name) || plan.mode == PlanMode::Destroy {
                 if let Err(e) = sink.record_output(name, None) {
                     diags.push(Diagnostic::error("Failed to persist state", e));
                 }
@@ -394,10 +412,23 @@ pub fn apply(
         }
         if plan.mode != PlanMode::Destroy {
             for (name, v) in &outs {
+                // What the plan left alone (an output `-target` excludes) stays as it was.
+                if !plan.output_changes.iter().any(|o| &o.name == name) {
+                    continue;
+                }
                 let sensitive =
                     root.outputs.get(name).is_some_and(|o| o.sensitive) || v.is_sensitive_deep();
                 let (plain, _) = v.clone().unmark_deep();
                 if !plain.is_wholly_known() {
+                    continue;
+                }
+                // Terraform keeps no null outputs in state.
+                if plain.is_null() {
+                    if prior.outputs.contains_key(name) {
+                        if let Err(e) = sink.record_output(name, None) {
+                            diags.push(Diagnostic::error("Failed to persist state", e));
+                        }
+                    }
                     continue;
                 }
                 let ty = plain.ty();
@@ -425,8 +456,13 @@ pub fn apply(
 
 /// Adds the destroy half of the apply graph: a Destroy node per resource with deletes, ordered
 /// so dependants go first, and before (or, under create_before_destroy, after) the creates.
+/// Deposed objects a plan deletes get a node of their own that always follows
+/// create_before_destroy ordering (after the resource and its dependants), as Terraform's
+/// deposed-object destroyers do: otherwise a leftover of an interrupted replacement would tie
+/// the resource's own ordering into a cycle with its create_before_destroy dependants.
 fn add_destroy_nodes(mods: &Mods, g: &mut graph::StaticGraph, plan: &Plan) {
-    let mut wanted: HashMap<usize, bool> = HashMap::new(); // resource node → has replace
+    // (resource node, deposed) → create_before_destroy ordering
+    let mut wanted: HashMap<(usize, bool), bool> = HashMap::new();
     for c in &plan.resource_changes {
         if !matches!(
             c.action,
@@ -446,21 +482,29 @@ fn add_destroy_nodes(mods: &Mods, g: &mut graph::StaticGraph, plan: &Plan) {
         };
         let key = format!("{}.{}", c.type_name, c.name);
         if let Some(rn) = g.node(&NodeKind::Resource { m: mi, mode, key }) {
-            let e = wanted.entry(rn).or_insert(false);
+            let deposed = c.deposed.is_some();
+            let e = wanted.entry((rn, deposed)).or_insert(deposed);
             *e |= c.action == Action::CreateThenDelete;
         }
     }
-    let mut destroy_of: HashMap<usize, usize> = HashMap::new();
-    for (&rn, _) in wanted.iter() {
+    let mut destroy_of: HashMap<(usize, bool), usize> = HashMap::new();
+    let mut order: Vec<(usize, bool)> = wanted.keys().copied().collect();
+    order.sort_unstable();
+    for &(rn, deposed) in &order {
         let NodeKind::Resource { m, mode, key } = g.nodes[rn].clone() else {
             continue;
         };
-        let k = NodeKind::Destroy { m, mode, key };
+        let k = NodeKind::Destroy {
+            m,
+            mode,
+            key,
+            deposed,
+        };
         let i = g.nodes.len();
         g.nodes.push(k.clone());
         g.index.insert(k, i);
         g.graph.add_node();
-        destroy_of.insert(rn, i);
+        destroy_of.insert((rn, deposed), i);
         // The provider must be configured first.
         for &d in g.graph.deps(rn).to_vec().iter() {
             if matches!(g.nodes[d], NodeKind::Provider { .. }) {
@@ -468,8 +512,9 @@ fn add_destroy_nodes(mods: &Mods, g: &mut graph::StaticGraph, plan: &Plan) {
             }
         }
     }
-    for (&rn, &dn) in destroy_of.iter() {
-        let cbd = wanted[&rn];
+    for &(rn, deposed) in &order {
+        let dn = destroy_of[&(rn, deposed)];
+        let cbd = wanted[&(rn, deposed)];
         if cbd {
             g.graph.add_edge(dn, rn);
         } else {
@@ -481,8 +526,17 @@ fn add_destroy_nodes(mods: &Mods, g: &mut graph::StaticGraph, plan: &Plan) {
                 continue;
             }
             if g.resource_ancestors(other).contains(&rn) {
-                if let Some(&odn) = destroy_of.get(&other) {
+                if let Some(&odn) = destroy_of.get(&(other, false)) {
                     g.graph.add_edge(dn, odn);
+                }
+                // A dependant's leftover deposed object goes before this resource's own
+                // create_before_destroy leftovers; a destroy-first delete cannot wait for it,
+                // since that leftover waits for the dependant's update, which waits for this
+                // resource's create.
+                if let Some(&odn) = destroy_of.get(&(other, true)) {
+                    if cbd {
+                        g.graph.add_edge(dn, odn);
+                    }
                 }
                 if cbd {
                     g.graph.add_edge(dn, other);

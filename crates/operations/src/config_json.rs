@@ -1,6 +1,8 @@
 //! The `configuration` section of `show -json` plans: the static config with each expression
 //! shown as a constant value or as the references it makes, as Terraform's jsonconfig does.
 
+mod provider_configs;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -138,7 +140,7 @@ fn body_expressions(body: &Body, schema: Option<&Block>, dir: &std::path::Path) 
 fn module_json(
     c: &Config,
     schemas: &BTreeMap<String, Arc<ProviderSchema>>,
-    provider_keys: &mut BTreeMap<String, Json>,
+    provider_keys: &provider_configs::ProviderConfigs,
     prefix: &str,
 ) -> Json {
     let m: &Module = &c.module;
@@ -188,21 +190,7 @@ fn module_json(
                 Some(a) => format!("{local}.{a}"),
                 None => local.clone(),
             };
-            let full_key = if prefix.is_empty() {
-                key.clone()
-            } else {
-                format!("{prefix}:{key}")
-            };
-            provider_keys.entry(full_key.clone()).or_insert_with(|| {
-                let mut p = provider_entry(m, &local);
-                if let Some(a) = &alias {
-                    p["alias"] = json!(a);
-                }
-                if !prefix.is_empty() {
-                    p["module_address"] = json!(prefix);
-                }
-                p
-            });
+            let full_key = provider_keys.resource_key(&key, prefix);
             let schema = schemas.get(&source).and_then(|s| {
                 if mode == "data" {
                     s.data_sources.get(&r.type_name)
@@ -316,48 +304,9 @@ fn module_json(
 
 /// The whole `configuration` object.
 pub fn configuration(c: &Config, schemas: &BTreeMap<String, Arc<ProviderSchema>>) -> Json {
-    let mut keys = BTreeMap::new();
-    let root = module_json(c, schemas, &mut keys, "");
-    // Provider blocks in the root module add their expressions.
-    for (key, pc) in &c.module.provider_configs {
-        let local = pc.name.clone();
-        let entry = keys
-            .entry(key.clone())
-            .or_insert_with(|| provider_entry(&c.module, &local));
-        let schema = schemas
-            .get(&engine::model::provider_source(&c.module, &pc.name))
-            .map(|s| &s.provider);
-        let ex = body_expressions(&pc.config, schema, &c.module.dir);
-        if let (Json::Object(e), Json::Object(x)) = (entry, ex) {
-            if !x.is_empty() {
-                e.insert("expressions".into(), Json::Object(x));
-            }
-        }
-    }
-    // Required providers with no configuration block and no resources still appear.
-    for local in c.module.required_providers.keys() {
-        keys.entry(local.clone())
-            .or_insert_with(|| provider_entry(&c.module, local));
-    }
-    json!({ "provider_config": Json::Object(keys.into_iter().collect()), "root_module": root })
-}
-
-/// A `provider_config` entry: names and the module's version constraint for the provider.
-fn provider_entry(m: &config::Module, local: &str) -> Json {
-    let mut p = Map::new();
-    p.insert("name".into(), json!(local));
-    p.insert(
-        "full_name".into(),
-        json!(engine::model::provider_source(m, local)),
-    );
-    if let Some(v) = m
-        .required_providers
-        .get(local)
-        .and_then(|r| r.version.as_ref())
-    {
-        p.insert("version_constraint".into(), json!(v));
-    }
-    Json::Object(p)
+    let keys = provider_configs::ProviderConfigs::build(c, schemas);
+    let root = module_json(c, schemas, &keys, "");
+    json!({ "provider_config": keys.into_json(), "root_module": root })
 }
 
 /// Every expression of a body, nested blocks included.
@@ -390,22 +339,27 @@ pub fn relevant_top_level(c: &Config, plan: &plans::Plan) -> Vec<(String, String
 }
 
 /// `relevant_attributes`: the resource attributes that the plan's changes (changed resources,
-/// changed outputs) depend on, followed through locals, module inputs and module outputs, as
-/// Terraform's global reference analysis does. Terraform also analyses the outputs of every
-/// module instance that changes; that is approximated by the module instances that hold a
-/// changed resource.
+/// changed outputs, module outputs included) depend on, followed through locals, module
+/// inputs and module outputs, as Terraform's global reference analysis does.
 pub fn relevant_attributes(c: &Config, plan: &plans::Plan) -> Json {
     use addrs::ModuleInstance;
     let mut work: Vec<(ModuleInstance, &Expr)> = Vec::new();
     let mut module_instances: Vec<ModuleInstance> = Vec::new();
+    // Terraform analyses the module outputs its plan records changes for: every output of
+    // every module instance in a plan that evaluates them (approximated by the module
+    // instances holding resources), none in a destroy plan.
+    let module_outputs_change = plan.mode == plans::PlanMode::Normal;
     for ch in &plan.resource_changes {
-        if ch.action == plans::Action::NoOp {
-            continue;
-        }
         let mi = match ch.module_address.as_deref().map(addrs::parse_target) {
             Some(Ok(addrs::Target::Module(mi))) => mi,
             _ => ModuleInstance::root(),
         };
+        if module_outputs_change && !mi.is_root() && !module_instances.contains(&mi) {
+            module_instances.push(mi.clone());
+        }
+        if ch.action == plans::Action::NoOp {
+            continue;
+        }
         let Some(mc) = config_at(c, &mi) else {
             continue;
         };
@@ -419,9 +373,6 @@ pub fn relevant_attributes(c: &Config, plan: &plans::Plan) -> Json {
             let mut es = Vec::new();
             body_exprs(&r.config, &mut es);
             work.extend(es.into_iter().map(|e| (mi.clone(), e)));
-        }
-        if !mi.is_root() && !module_instances.contains(&mi) {
-            module_instances.push(mi);
         }
     }
     for o in &plan.output_changes {

@@ -262,6 +262,11 @@ pub fn plan_json(
             continue;
         }
         let (plain, _) = o.after.clone().unmark_deep();
+        // A null output is not kept in state.
+        if plain.is_null() {
+            outs.remove(&o.name);
+            continue;
+        }
         outs.insert(
             o.name.clone(),
             json!({

@@ -217,14 +217,11 @@ impl std::fmt::Display for PlanSummary {
         if self.import > 0 {
             write!(f, "{} to import, ", self.import)?;
         }
+        // Terraform 1.11 leaves forgotten objects out of this line (its plan lists them).
         write!(
             f,
-            "{} to add, {} to change, {} to destroy",
+            "{} to add, {} to change, {} to destroy.",
             self.add, self.change, self.destroy
-        )?;
-        if self.forget > 0 {
-            write!(f, ", {} to forget", self.forget)?;
-        }
-        write!(f, ".")
+        )
     }
 }

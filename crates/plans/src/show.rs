@@ -128,7 +128,14 @@ fn planned_values(plan: &Plan) -> Json {
         e.insert("sensitive".into(), Json::Bool(o.sensitive));
         if o.after.is_wholly_known() {
             let (plain, _) = o.after.clone().unmark_deep();
-            e.insert("type".into(), value::json::type_to_json(&plain.ty()));
+            // A plan stores output values without their types: a null one reads back as a
+            // null of no particular type.
+            let ty = if plain.is_null() {
+                value::Type::Dynamic
+            } else {
+                plain.ty()
+            };
+            e.insert("type".into(), value::json::type_to_json(&ty));
             e.insert("value".into(), omit_unknowns(&plain).unwrap_or(Json::Null));
         }
         outputs.insert(o.name.clone(), Json::Object(e));
@@ -153,11 +160,12 @@ fn planned_values(plan: &Plan) -> Json {
         e.insert("schema_version".into(), json!(c.schema_version));
         // A forgotten object stays listed, with a null value: no values and `false`
         // sensitivity, as Terraform writes it.
+        // Terraform lists known attributes only, and leaves `values` out when none is known.
         if !c.after.is_null() {
-            e.insert(
-                "values".into(),
-                omit_unknowns(&c.after).unwrap_or(json!({})),
-            );
+            let values = omit_unknowns(&c.after).unwrap_or(json!({}));
+            if values.as_object().is_none_or(|m| !m.is_empty()) {
+                e.insert("values".into(), values);
+            }
         }
         e.insert("sensitive_values".into(), sensitive_as_bool(&c.after));
         res.push(ResEntry {
@@ -413,7 +421,10 @@ pub fn state_values(
             e.insert("provider_name".into(), json!(r.provider_name));
             e.insert("schema_version".into(), json!(r.schema_version));
             let sv = json_sensitive_tree(&r.attributes, &r.sensitive_paths);
-            e.insert("values".into(), r.attributes);
+            // As in planned values, an object without attributes has no `values`.
+            if r.attributes.as_object().is_none_or(|m| !m.is_empty()) {
+                e.insert("values".into(), r.attributes);
+            }
             e.insert("sensitive_values".into(), sv);
             if !r.depends_on.is_empty() {
                 e.insert("depends_on".into(), json!(r.depends_on));

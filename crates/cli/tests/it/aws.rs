@@ -16,7 +16,7 @@ use crate::common::{assert_json_eq, json, which};
 const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/aws");
 
 /// The provider binary: `$WEIR_TEST_AWS_PROVIDER`, or the machine's filesystem mirror.
-fn aws_provider() -> Option<PathBuf> {
+pub(crate) fn aws_provider() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("WEIR_TEST_AWS_PROVIDER") {
         return Some(PathBuf::from(p)).filter(|p| p.is_file());
     }
@@ -25,13 +25,13 @@ fn aws_provider() -> Option<PathBuf> {
 }
 
 /// A moto server on a free port, killed on drop.
-struct Moto {
+pub(crate) struct Moto {
     child: Child,
     port: u16,
 }
 
 impl Moto {
-    fn start(exe: &Path) -> Moto {
+    pub(crate) fn start(exe: &Path) -> Moto {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -51,7 +51,7 @@ impl Moto {
         Moto { child, port }
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
 

@@ -36,15 +36,34 @@ fn is_uuid(s: &str) -> bool {
         })
 }
 
-/// Replaces run-specific values (UUIDs, timestamps) so runs can be compared.
+/// Text with the UUIDs in it replaced by `<uuid>`.
+pub fn replace_uuids(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(c) = rest.chars().next() {
+        if rest.len() >= 36 && rest.is_char_boundary(36) && is_uuid(&rest[..36]) {
+            out.push_str("<uuid>");
+            rest = &rest[36..];
+        } else {
+            out.push(c);
+            rest = &rest[c.len_utf8()..];
+        }
+    }
+    out
+}
+
+/// Replaces run-specific values (UUIDs, also inside strings; timestamps; deposed object keys)
+/// so runs can be compared.
 pub fn normalize(v: &mut serde_json::Value) {
     match v {
-        serde_json::Value::String(s) if is_uuid(s) => *s = "<uuid>".into(),
+        serde_json::Value::String(s) if s.len() >= 36 => *s = replace_uuids(s),
         serde_json::Value::Array(a) => a.iter_mut().for_each(normalize),
         serde_json::Value::Object(m) => {
             for (k, e) in m.iter_mut() {
                 if k == "timestamp" {
                     *e = serde_json::Value::String("<ts>".into());
+                } else if (k == "deposed" || k == "deposed_key") && e.is_string() {
+                    *e = serde_json::Value::String("<deposed>".into());
                 } else {
                     normalize(e);
                 }

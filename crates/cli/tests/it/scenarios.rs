@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::common::{assert_json_eq, copy_dir, json, ok, weir};
+use crate::common::{assert_json_eq, copy_dir, json, ok, replace_uuids, weir};
 
 const CONTROL: &[&str] = &["ARGS", "MODE", "EXPECT"];
 
@@ -38,6 +38,21 @@ fn load_step(src: &Path, work: &Path) {
     }
 }
 
+/// Plan text with run-specific values (UUIDs, deposed object keys) replaced.
+fn normalize_text(s: &str) -> String {
+    let s = replace_uuids(s);
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s.as_str();
+    while let Some(i) = rest.find("(deposed object ") {
+        let (head, tail) = rest.split_at(i + "(deposed object ".len());
+        out.push_str(head);
+        out.push_str("<key>");
+        rest = tail.get(8..).unwrap_or("");
+    }
+    out.push_str(rest);
+    out
+}
+
 fn read(p: &Path) -> String {
     std::fs::read_to_string(p)
         .map(|s| s.trim().to_string())
@@ -69,7 +84,23 @@ fn check(name: &str) {
         if i + 1 < steps.len() {
             let mut a = vec!["apply", "-auto-approve", "-input=false"];
             a.extend(&args);
-            ok(w, &a);
+            if read(&src.join("EXPECT")) == "apply-error" {
+                // An apply that stops part-way: the same diagnostics as Terraform's.
+                let out = weir(w, &a);
+                assert_eq!(
+                    out.status.code(),
+                    Some(1),
+                    "{name}: the {step} apply must fail"
+                );
+                let got = String::from_utf8_lossy(&out.stderr);
+                let want = std::fs::read_to_string(gold.join("apply-error.txt")).unwrap();
+                assert_eq!(
+                    got, want,
+                    "{name}: {step} apply diagnostics differ from Terraform's"
+                );
+            } else {
+                ok(w, &a);
+            }
             continue;
         }
         let mut a = vec!["plan", "-input=false", "-out=plan.bin"];
@@ -92,10 +123,32 @@ fn check(name: &str) {
                 .get_mut("relevant_attributes")
                 .and_then(|a| a.as_array_mut())
             {
-                a.sort_by_key(|e| e.to_string());
+                a.sort_by_key(|e| (e["resource"].to_string(), e["attribute"].to_string()));
             }
         }
         assert_json_eq(&format!("{name}: plan"), &plan, &want);
+        let text = ok(w, &["show", "-no-color", "plan.bin"]);
+        let want = std::fs::read_to_string(gold.join("plan.txt")).unwrap();
+        let (got, want) = (normalize_text(&text), normalize_text(&want));
+        if got != want {
+            let (g, t): (Vec<&str>, Vec<&str>) = (got.lines().collect(), want.lines().collect());
+            let diffs: Vec<String> = (0..g.len().max(t.len()))
+                .filter(|&i| g.get(i) != t.get(i))
+                .take(12)
+                .map(|i| {
+                    format!(
+                        "line {}:\n  weir:      {:?}\n  terraform: {:?}",
+                        i + 1,
+                        g.get(i),
+                        t.get(i)
+                    )
+                })
+                .collect();
+            panic!(
+                "{name}: the plan as `show` prints it differs from Terraform's:\n{}\n--- weir\n{got}",
+                diffs.join("\n")
+            );
+        }
         ok(w, &["apply", "plan.bin"]);
         let outputs = json(&ok(w, &["output", "-json"]));
         let want = json(&std::fs::read_to_string(gold.join("outputs.json")).unwrap());
@@ -122,7 +175,11 @@ scenarios! {
     update => "update",
     replace => "replace",
     create_before_destroy => "cbd",
+    create_before_destroy_interrupted => "cbd-interrupted",
     destroy => "destroy",
+    destroy_modules => "destroy-modules",
+    destroy_modules_partial_state => "destroy-modules-partial",
+    destroy_modules_partial_instance => "destroy-modules-partial-instance",
     count_to_for_each => "count-to-foreach",
     count_shrink => "count-shrink",
     modules => "modules",
@@ -134,4 +191,7 @@ scenarios! {
     precondition => "precondition",
     prevent_destroy => "prevent-destroy",
     unknown_lengths => "unknown-lengths",
+    self_reference => "self-reference",
+    provider_meta_unsupported => "provider-meta-unsupported",
+    null_outputs_and_unknown_values => "null-and-unknown",
 }
